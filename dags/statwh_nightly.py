@@ -1,0 +1,66 @@
+"""
+### statwh_nightly — monthly figures from the landing folder into the warehouse
+
+Every night at 02:00 (Asia/Ho_Chi_Minh) this DAG
+
+1. **prepare_warehouse** — creates missing schema objects and merges the reference data;
+2. **list_new_files** — lists the CSV/XLSX files waiting in `STATWH_LANDING_DIR`;
+3. **ingest_file** (one mapped task per file) — validates the file with the Great
+   Expectations suites in `expectations/`; a bad file goes to quarantine with a report
+   naming sheet, row, column and rule, a good one is loaded in one transaction and its
+   rollups, year-to-date and plan-gap facts are recomputed; the file is archived;
+4. **summarize_run** — counts loaded, rejected and already-seen files.
+
+Re-running is safe: a file whose checksum is known is not loaded twice.
+Logic lives in `etl.orchestration`; this file only wires it.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+
+@dag(
+    dag_id="statwh_nightly",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    catchup=False,  # each run takes whatever is in the landing folder: no per-date backlog
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=5)},
+    tags=["statwh", "nightly"],
+    doc_md=__doc__,
+)
+def statwh_nightly():
+    @task
+    def prepare_warehouse() -> str:
+        from etl.orchestration import prepare
+
+        return prepare()
+
+    @task
+    def list_new_files() -> list[str]:
+        from etl.orchestration import list_new_files as list_files
+
+        return list_files()
+
+    # One at a time: the embedded DuckDB warehouse has a single writer.
+    @task(max_active_tis_per_dagrun=1)
+    def ingest_file(path: str) -> dict:
+        from etl.orchestration import ingest_one
+
+        return ingest_one(path, run_id=get_current_context()["run_id"])
+
+    @task(trigger_rule="none_failed")
+    def summarize_run(results: list[dict]) -> dict:
+        from etl.orchestration import summarize
+
+        # Index instead of iterating: iterating a lazy XCom sequence probes past its end.
+        return summarize([results[i] for i in range(len(results))])
+
+    files = list_new_files()
+    prepare_warehouse() >> files
+    summarize_run(ingest_file.expand(path=files))
+
+
+statwh_nightly()

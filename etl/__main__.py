@@ -1,0 +1,7 @@
+"""``python -m etl`` is ``statwh``."""
+
+import sys
+
+from etl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,147 @@
+"""``statwh``: the command line for people (the nightly DAG calls the same functions).
+
+    statwh init                          create the warehouse schema and load reference data
+    statwh ingest PATH...                ingest files (exit 1 if any was rejected)
+    statwh run                           the nightly pipeline over the landing folder
+    statwh plan-gap --year 2021          actual against plan
+    statwh rollup --year 2021            annual rollups and growth
+    statwh sample [--to DIR]             write the bundled sample files
+    statwh rebuild                       recompute every rollup from the current figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from etl.config import load_settings
+
+
+def _engine_and_settings():
+    from etl.warehouse import make_engine, prepare_warehouse
+
+    settings = load_settings()
+    settings.ensure_folders()
+    engine = make_engine(settings.warehouse_url)
+    prepare_warehouse(engine)
+    return engine, settings
+
+
+def _progress(index: int, total: int, result) -> None:
+    detail = {
+        "loaded": f"{result.rows_new_version} new or changed, {result.rows_unchanged} unchanged",
+        "rejected": f"{len(result.problems)} problems -> {result.kept_at}",
+        "duplicate": f"already processed as batch {result.batch_key} ({result.duplicate_of_status})",
+    }[result.status]
+    print(f"[{index}/{total}] {result.file}: {result.status} ({detail})", file=sys.stderr, flush=True)
+
+
+def cmd_init(args) -> int:
+    engine, settings = _engine_and_settings()
+    print(f"warehouse ready at {engine.url.render_as_string(hide_password=True)}")
+    print(f"landing folder: {settings.landing_dir}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from etl.pipeline import ingest_paths
+
+    engine, settings = _engine_and_settings()
+    paths = [Path(p) for p in args.paths]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        print("no such file: " + ", ".join(map(str, missing)), file=sys.stderr)
+        return 2
+    summary = ingest_paths(paths, engine, settings, number_format=args.number_format, progress=_progress)
+    print(summary.describe())
+    return 1 if summary.counts["rejected"] else 0
+
+
+def cmd_run(args) -> int:
+    from etl.pipeline import run_landing
+
+    engine, settings = _engine_and_settings()
+    summary = run_landing(engine, settings, progress=_progress)
+    print(summary.describe())
+    return 1 if summary.counts["rejected"] else 0
+
+
+def cmd_plan_gap(args) -> int:
+    from etl.queries import plan_gap, render_plan_gap
+
+    engine, _ = _engine_and_settings()
+    print(render_plan_gap(plan_gap(engine, args.year, args.region), args.format, args.numbers))
+    return 0
+
+
+def cmd_rollup(args) -> int:
+    from etl.queries import annual_rollup, render_rollup
+
+    engine, _ = _engine_and_settings()
+    print(render_rollup(annual_rollup(engine, args.year, args.region), args.format, args.numbers))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from etl.sample_data import write_sample
+
+    for path in write_sample(Path(args.to) if args.to else load_settings().landing_dir):
+        print(path)
+    return 0
+
+
+def cmd_rebuild(args) -> int:
+    from etl.warehouse import rebuild_rollups
+
+    engine, _ = _engine_and_settings()
+    for fact, rows in rebuild_rollups(engine).items():
+        print(f"{fact}: {rows} rows")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="statwh", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("init", help="create the warehouse and load reference data").set_defaults(func=cmd_init)
+
+    ingest = sub.add_parser("ingest", help="ingest submission and plan files")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--number-format", choices=("vi", "en"),
+                        help="how numbers are written (default: declared in the file, or detected)")
+    ingest.set_defaults(func=cmd_ingest)
+
+    sub.add_parser("run", help="ingest every file in the landing folder").set_defaults(func=cmd_run)
+
+    for name, func, help_text in (
+        ("plan-gap", cmd_plan_gap, "actual against plan targets"),
+        ("rollup", cmd_rollup, "annual rollups and growth"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--region", help="GSO region code, e.g. 74")
+        p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+        p.add_argument("--numbers", choices=("vi", "en"), default="vi",
+                       help="number convention of the table (default vi: 231.578,5)")
+        p.set_defaults(func=func)
+
+    sample = sub.add_parser("sample", help="write the bundled sample files")
+    sample.add_argument("--to", help="folder (default: the landing folder)")
+    sample.set_defaults(func=cmd_sample)
+
+    sub.add_parser("rebuild", help="recompute every rollup").set_defaults(func=cmd_rebuild)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Settings, read from the environment so the same code serves a laptop and production.
+
+| variable | meaning | default |
+|---|---|---|
+| ``STATWH_HOME`` | folder for the embedded warehouse and the file folders | ``<repo>/var`` |
+| ``STATWH_WAREHOUSE_URL`` | SQLAlchemy URL of the warehouse | ``duckdb:///$STATWH_HOME/statwh.duckdb`` |
+| ``STATWH_LANDING_DIR`` | where departments' files arrive | ``$STATWH_HOME/landing`` |
+| ``STATWH_ARCHIVE_DIR`` | where loaded files are kept, named by checksum | ``$STATWH_HOME/archive`` |
+| ``STATWH_QUARANTINE_DIR`` | where rejected files are kept with their reports | ``$STATWH_HOME/quarantine`` |
+| ``STATWH_EXPECTATIONS_DIR`` | the Great Expectations suites | ``<repo>/expectations`` |
+| ``STATWH_SQL_DIR`` | the warehouse DDL | ``<repo>/warehouse_sql`` |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    warehouse_url: str
+    landing_dir: Path
+    archive_dir: Path
+    quarantine_dir: Path
+    expectations_dir: Path
+    sql_dir: Path
+
+    def ensure_folders(self) -> None:
+        for folder in (self.home, self.landing_dir, self.archive_dir, self.quarantine_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("STATWH_HOME") or REPO_ROOT / "var").resolve()
+
+    def folder(name: str, default: Path) -> Path:
+        return Path(env[name]).resolve() if env.get(name) else default
+
+    return Settings(
+        home=home,
+        warehouse_url=env.get("STATWH_WAREHOUSE_URL") or f"duckdb:///{home / 'statwh.duckdb'}",
+        landing_dir=folder("STATWH_LANDING_DIR", home / "landing"),
+        archive_dir=folder("STATWH_ARCHIVE_DIR", home / "archive"),
+        quarantine_dir=folder("STATWH_QUARANTINE_DIR", home / "quarantine"),
+        expectations_dir=folder("STATWH_EXPECTATIONS_DIR", REPO_ROOT / "expectations"),
+        sql_dir=folder("STATWH_SQL_DIR", REPO_ROOT / "warehouse_sql"),
+    )

@@ -1,0 +1,53 @@
+"""The nightly pipeline's steps as plain functions; ``dags/statwh_nightly.py`` wraps each
+in an Airflow task. They take and return small JSON values (paths, counts, batch keys),
+never DataFrames, so any worker can run any step."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from etl.config import load_settings
+from etl.pipeline import IngestResult, RunSummary, ingest_file, landing_files
+from etl.warehouse import make_engine, prepare_warehouse
+
+log = logging.getLogger(__name__)
+
+
+def prepare() -> str:
+    """Create what is missing in the warehouse and merge the reference data; returns the URL shown."""
+    settings = load_settings()
+    settings.ensure_folders()
+    engine = make_engine(settings.warehouse_url)
+    prepare_warehouse(engine)
+    return engine.url.render_as_string(hide_password=True)
+
+
+def list_new_files() -> list[str]:
+    """Paths of the files waiting in the landing folder."""
+    files = [str(p) for p in landing_files(load_settings())]
+    log.info("%d files in the landing folder", len(files))
+    return files
+
+
+def ingest_one(path: str, run_id: str) -> dict:
+    """Ingest one landing file (moved to archive or quarantine); returns its result as a dict.
+
+    A file that vanished since it was listed (another run took it) is reported, not failed.
+    """
+    settings = load_settings()
+    if not Path(path).exists():
+        log.info("%s is gone from the landing folder; another run took it", path)
+        return IngestResult(Path(path).name, "duplicate", None).to_dict()
+    result = ingest_file(Path(path), make_engine(settings.warehouse_url), settings, move=True, run_id=run_id)
+    for problem in result.problems:
+        log.warning("%s", problem)
+    return result.to_dict()
+
+
+def summarize(results: list[dict]) -> dict:
+    """Counts for the run, logged in full; rejected files are named with where their reports are."""
+    summary = RunSummary([IngestResult(**r) for r in results])
+    for line in summary.describe().splitlines():
+        log.info("%s", line)
+    return {**summary.counts, "rows_new_version": summary.rows_new_version}

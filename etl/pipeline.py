@@ -1,0 +1,368 @@
+"""Ingest: one submission file in, one batch out (loaded or rejected), exactly once.
+
+``ingest_file`` is what both the CLI and the nightly DAG call for each file:
+
+1. a file whose checksum is already recorded is not processed again (idempotent);
+2. it is read, normalised and validated (:mod:`etl.submission`) before anything
+   is written;
+3. a rejected file's batch and problems are recorded in one transaction, the file
+   goes to quarantine with a JSON report naming sheet, row, column, value and rule;
+4. an accepted file is loaded in one transaction: bulk insert to staging, new or
+   changed figures appended as versions, and the rollups of the (region, indicator,
+   year) keys it touched recomputed. Then the file is archived under its checksum.
+
+The warehouse write comes before the file move, so a crash in between leaves a
+file whose checksum is known: the next run only finishes the move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from etl.config import Settings, load_settings
+from etl.readers import SUPPORTED_SUFFIXES
+from etl.submission import PreparedSubmission, Problem, file_sha256, prepare_submission
+from etl.warehouse import arrow_table, bulk_insert, next_batch_key, refresh_rollups, utc_now
+
+log = logging.getLogger(__name__)
+
+_STAGING = {
+    "monthly": (
+        "staging.stg_monthly_figure",
+        pa.schema(
+            [("batch_key", pa.int64()), ("source_row", pa.int32()), ("region_code", pa.string()),
+             ("indicator_code", pa.string()), ("month_key", pa.int32()), ("period_start", pa.date32()),
+             ("value", pa.float64()), ("value_reported", pa.float64()), ("unit_reported", pa.string()),
+             ("status", pa.string()), ("department_code", pa.string()), ("note", pa.string())]
+        ),
+    ),
+    "plan": (
+        "staging.stg_plan_target",
+        pa.schema(
+            [("batch_key", pa.int64()), ("source_row", pa.int32()), ("region_code", pa.string()),
+             ("indicator_code", pa.string()), ("year", pa.int32()), ("year_start", pa.date32()),
+             ("target_kind", pa.string()),
+             ("target_value", pa.float64()), ("target_value_reported", pa.float64()),
+             ("unit_reported", pa.string()), ("note", pa.string())]
+        ),
+    ),
+}
+
+# New or changed figures become versions; an unchanged re-send adds nothing.
+_INSERT_MONTHLY_VERSIONS = """
+INSERT INTO dw.fct_monthly_figure_version (
+    region_key, indicator_key, month_key, batch_key, value, status, value_reported, unit_reported,
+    department_code, note, source_row, recorded_at)
+SELECT r.region_key, i.indicator_key, s.month_key, s.batch_key, s.value, s.status, s.value_reported,
+       s.unit_reported, s.department_code, s.note, s.source_row, :recorded_at
+FROM staging.stg_monthly_figure AS s
+JOIN dw.dim_region AS r
+  ON r.region_code = s.region_code
+ AND r.valid_from <= s.period_start AND (r.valid_to IS NULL OR s.period_start <= r.valid_to)
+JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
+LEFT JOIN dw.v_monthly_figure_current AS c
+  ON c.region_key = r.region_key AND c.indicator_key = i.indicator_key AND c.month_key = s.month_key
+WHERE s.batch_key = :batch_key
+  AND (c.batch_key IS NULL OR c.value <> s.value OR c.status <> s.status)
+"""
+
+_INSERT_PLAN_VERSIONS = """
+INSERT INTO dw.fct_plan_target_version (
+    region_key, indicator_key, year, batch_key, target_kind, target_value, target_value_reported,
+    unit_reported, note, source_row, recorded_at)
+SELECT r.region_key, i.indicator_key, s.year, s.batch_key, s.target_kind, s.target_value,
+       s.target_value_reported, s.unit_reported, s.note, s.source_row, :recorded_at
+FROM staging.stg_plan_target AS s
+JOIN dw.dim_region AS r
+  ON r.region_code = s.region_code
+ AND r.valid_from <= s.year_start AND (r.valid_to IS NULL OR s.year_start <= r.valid_to)
+JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
+LEFT JOIN dw.v_plan_target_current AS c
+  ON c.region_key = r.region_key AND c.indicator_key = i.indicator_key AND c.year = s.year
+WHERE s.batch_key = :batch_key
+  AND (c.batch_key IS NULL OR c.target_value <> s.target_value OR c.target_kind <> s.target_kind)
+"""
+
+# The joins must find every staged row; a mismatch means dimensions and reference files
+# disagree, and the batch is rolled back rather than silently dropping figures.
+_COUNT_MONTHLY_MATCHED = """
+SELECT COUNT(*) FROM staging.stg_monthly_figure AS s
+JOIN dw.dim_region AS r
+  ON r.region_code = s.region_code
+ AND r.valid_from <= s.period_start AND (r.valid_to IS NULL OR s.period_start <= r.valid_to)
+JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
+WHERE s.batch_key = :batch_key
+"""
+
+_TOUCHED_BY_MONTHLY = """
+INSERT INTO staging.stg_touched_key (batch_key, region_key, indicator_key, year)
+SELECT DISTINCT :batch_key, f.region_key, f.indicator_key, m.year + o.year_offset
+FROM dw.fct_monthly_figure_version AS f
+JOIN dw.dim_month AS m ON m.month_key = f.month_key
+CROSS JOIN (VALUES (0), (1)) AS o (year_offset)
+WHERE f.batch_key = :batch_key
+"""
+
+_TOUCHED_BY_PLAN = """
+INSERT INTO staging.stg_touched_key (batch_key, region_key, indicator_key, year)
+SELECT DISTINCT :batch_key, region_key, indicator_key, year
+FROM dw.fct_plan_target_version WHERE batch_key = :batch_key
+"""
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file; small and JSON-friendly (it crosses Airflow's XCom)."""
+
+    file: str
+    status: str  # 'loaded' | 'rejected' | 'duplicate'
+    batch_key: int | None
+    submission_kind: str | None = None
+    rows_in_file: int = 0
+    rows_new_version: int = 0
+    rows_unchanged: int = 0
+    problems: list[dict] = field(default_factory=list)
+    kept_at: str | None = None
+    duplicate_of_status: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_batch_by_checksum(engine: Engine, sha256: str) -> tuple[int, str, str | None] | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT batch_key, status, archived_path FROM dw.audit_load_batch WHERE file_sha256 = :s"),
+            {"s": sha256},
+        ).first()
+    return None if row is None else (int(row[0]), str(row[1]), row[2])
+
+
+def _kept_path(folder: Path, sha256: str, name: str) -> Path:
+    return folder / f"{sha256[:16]}_{name}"
+
+
+def _keep(source: Path, destination: Path, move: bool) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if source.resolve() == destination.resolve():
+        return
+    if move:
+        shutil.move(str(source), destination)
+    else:
+        shutil.copy2(source, destination)
+
+
+def ingest_file(
+    path: Path,
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    move: bool = False,
+    run_id: str = "cli",
+    number_format: str | None = None,
+    today: dt.date | None = None,
+) -> IngestResult:
+    """Process one submission file; see the module docstring. ``move`` takes it out of
+    the landing folder (the pipeline), otherwise it is copied (files named on the CLI)."""
+    settings = settings or load_settings()
+    path = Path(path)
+    sha256 = file_sha256(path)
+    known = find_batch_by_checksum(engine, sha256)
+    if known is not None:
+        batch_key, status, kept_at = known
+        if move and kept_at and Path(kept_at).exists():
+            path.unlink()  # already kept under its checksum: finish an interrupted move
+        elif move and kept_at:
+            _keep(path, Path(kept_at), move=True)
+        log.info("%s: already processed as batch %s (%s); nothing to do", path.name, batch_key, status)
+        return IngestResult(path.name, "duplicate", batch_key, kept_at=kept_at, duplicate_of_status=status)
+
+    prepared = prepare_submission(path, number_format=number_format, today=today)  # type: ignore[arg-type]
+    if not prepared.accepted:
+        return _reject(prepared, engine, settings, move=move, run_id=run_id)
+    return _load(prepared, engine, settings, move=move, run_id=run_id)
+
+
+def _record_batch(conn: Connection, prepared: PreparedSubmission, batch_key: int, status: str,
+                  counts: tuple[int, int], kept_at: Path, run_id: str, recorded_at: dt.datetime) -> None:
+    conn.execute(
+        sa.text(
+            "INSERT INTO dw.audit_load_batch (batch_key, file_name, file_sha256, submission_kind, sheet_name, "
+            "number_convention, status, rows_in_file, rows_new_version, rows_unchanged, problem_count, "
+            "archived_path, pipeline_run_id, recorded_at) VALUES (:batch_key, :file_name, :sha, :kind, :sheet, "
+            ":convention, :status, :rows_in_file, :new, :unchanged, :problems, :kept_at, :run_id, :recorded_at)"
+        ),
+        {
+            "batch_key": batch_key, "file_name": prepared.path.name, "sha": prepared.sha256,
+            "kind": prepared.kind, "sheet": prepared.sheet, "convention": prepared.number_convention,
+            "status": status, "rows_in_file": prepared.rows_in_file, "new": counts[0], "unchanged": counts[1],
+            "problems": len(prepared.problems), "kept_at": str(kept_at), "run_id": run_id,
+            "recorded_at": recorded_at,
+        },
+    )
+    if prepared.problems:
+        import pandas as pd
+
+        problems = pd.DataFrame([p.to_dict() for p in prepared.problems])
+        problems["batch_key"] = batch_key
+        problems["problem_seq"] = range(1, len(problems) + 1)
+        problems = problems.rename(
+            columns={"sheet": "sheet_name", "row": "source_row", "column": "column_name", "value": "value_text"}
+        )
+        schema = pa.schema(
+            [("batch_key", pa.int64()), ("problem_seq", pa.int32()), ("sheet_name", pa.string()),
+             ("source_row", pa.int32()), ("column_name", pa.string()), ("value_text", pa.string()),
+             ("rule", pa.string()), ("severity", pa.string()), ("message", pa.string())]
+        )
+        problems["source_row"] = problems["source_row"].astype("Int32")
+        bulk_insert(conn, "dw.audit_problem", arrow_table(problems, schema))
+
+
+def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
+            run_id: str) -> IngestResult:
+    kept_at = _kept_path(settings.quarantine_dir, prepared.sha256, prepared.path.name)
+    recorded_at = utc_now()
+    with engine.begin() as conn:
+        batch_key = next_batch_key(conn)
+        _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run_id, recorded_at)
+    report = {
+        "file": prepared.path.name,
+        "sha256": prepared.sha256,
+        "batch_key": batch_key,
+        "status": "rejected",
+        "recorded_at": recorded_at.isoformat() + "Z",
+        "submission_kind": prepared.kind,
+        "sheet": prepared.sheet,
+        "rows_in_file": prepared.rows_in_file,
+        "problems": [p.to_dict() for p in prepared.problems],
+    }
+    kept_at.parent.mkdir(parents=True, exist_ok=True)
+    kept_at.with_name(kept_at.name + ".report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    _keep(prepared.path, kept_at, move)
+    log.warning("%s rejected (batch %s): %d problems", prepared.path.name, batch_key, len(prepared.problems))
+    return IngestResult(prepared.path.name, "rejected", batch_key, prepared.kind, prepared.rows_in_file,
+                        problems=report["problems"], kept_at=str(kept_at))
+
+
+def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
+          run_id: str) -> IngestResult:
+    assert prepared.frame is not None and prepared.kind is not None
+    kept_at = _kept_path(settings.archive_dir, prepared.sha256, prepared.path.name)
+    recorded_at = utc_now()
+    table, schema = _STAGING[prepared.kind]
+    with engine.begin() as conn:  # the whole batch is one transaction
+        batch_key = next_batch_key(conn)
+        frame = prepared.frame.copy()
+        frame["batch_key"] = batch_key
+        staged = bulk_insert(conn, table, arrow_table(frame, schema))
+        if prepared.kind == "monthly":
+            matched = conn.execute(sa.text(_COUNT_MONTHLY_MATCHED), {"batch_key": batch_key}).scalar_one()
+            if matched != staged:
+                raise RuntimeError(
+                    f"{prepared.path.name}: {staged - matched} figures match no region or indicator in the "
+                    "warehouse; run 'statwh init' to load the reference data"
+                )
+            conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
+            conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
+            new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
+        else:
+            conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
+            conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})
+            new_versions = _count(conn, "dw.fct_plan_target_version", batch_key)
+        refresh_rollups(conn, batch_key, recorded_at)
+        for cleanup in (table, "staging.stg_touched_key"):
+            conn.execute(sa.text(f"DELETE FROM {cleanup} WHERE batch_key = :b"), {"b": batch_key})
+        _record_batch(conn, prepared, batch_key, "loaded", (new_versions, staged - new_versions), kept_at,
+                      run_id, recorded_at)
+    _keep(prepared.path, kept_at, move)
+    log.info("%s loaded as batch %s: %d new or changed, %d unchanged", prepared.path.name, batch_key,
+             new_versions, staged - new_versions)
+    return IngestResult(prepared.path.name, "loaded", batch_key, prepared.kind, prepared.rows_in_file,
+                        new_versions, staged - new_versions,
+                        problems=[p.to_dict() for p in prepared.problems], kept_at=str(kept_at))
+
+
+def _count(conn: Connection, table: str, batch_key: int) -> int:
+    return int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE batch_key = :b"), {"b": batch_key})
+               .scalar_one())
+
+
+def landing_files(settings: Settings) -> list[Path]:
+    """Submission files waiting in the landing folder, oldest name first (plans and months alike)."""
+    if not settings.landing_dir.exists():
+        return []
+    return sorted(
+        p for p in settings.landing_dir.iterdir()
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith((".", "~$"))
+    )
+
+
+@dataclass
+class RunSummary:
+    results: list[IngestResult]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"loaded": 0, "rejected": 0, "duplicate": 0}
+        for r in self.results:
+            out[r.status] += 1
+        return out
+
+    @property
+    def rows_new_version(self) -> int:
+        return sum(r.rows_new_version for r in self.results)
+
+    def describe(self) -> str:
+        c = self.counts
+        lines = [
+            f"{len(self.results)} files: {c['loaded']} loaded, {c['rejected']} rejected, "
+            f"{c['duplicate']} already processed; {self.rows_new_version} new or changed figures"
+        ]
+        for r in self.results:
+            if r.status == "rejected":
+                lines.append(f"  rejected {r.file} -> {r.kept_at} (report: {r.kept_at}.report.json)")
+                lines += [f"    {Problem(**p).describe()}" for p in r.problems[:10]]
+                if len(r.problems) > 10:
+                    lines.append(f"    … and {len(r.problems) - 10} more problems")
+        return "\n".join(lines)
+
+
+def ingest_paths(
+    paths: Iterable[Path],
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    move: bool = False,
+    run_id: str = "cli",
+    number_format: str | None = None,
+    progress: Callable[[int, int, IngestResult], None] | None = None,
+) -> RunSummary:
+    """Ingest several files in order, each in its own batch."""
+    paths = list(paths)
+    results = []
+    for index, path in enumerate(paths, start=1):
+        result = ingest_file(path, engine, settings, move=move, run_id=run_id, number_format=number_format)
+        results.append(result)
+        if progress:
+            progress(index, len(paths), result)
+    return RunSummary(results)
+
+
+def run_landing(engine: Engine, settings: Settings | None = None, *, run_id: str = "cli",
+                progress: Callable[[int, int, IngestResult], None] | None = None) -> RunSummary:
+    """What the nightly DAG does, in one process: every file in the landing folder."""
+    settings = settings or load_settings()
+    settings.ensure_folders()
+    return ingest_paths(landing_files(settings), engine, settings, move=True, run_id=run_id, progress=progress)

@@ -1,0 +1,156 @@
+"""What analysts ask of the warehouse, as functions: plan gap and annual rollups,
+read from the ``analytics`` views and rendered as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+PLAN_GAP_COLUMNS = (
+    "region_code", "region_name_vi", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
+    "year", "target_kind", "target_value", "actual", "is_actual_complete", "actual_prev_year",
+    "actual_growth_pct", "planned_level", "attainment_pct", "gap_pp", "gap_level",
+)
+ROLLUP_COLUMNS = (
+    "region_code", "region_name_vi", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
+    "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value",
+    "partial_value", "annual_value_prev_year", "growth_pct",
+)
+
+
+def _select(engine: Engine, view: str, columns: Sequence[str], year: int, region: str | None) -> pd.DataFrame:
+    sql = f"SELECT {', '.join(columns)} FROM {view} WHERE year = :year"
+    params: dict[str, object] = {"year": year}
+    if region:
+        sql += " AND region_code = :region"
+        params["region"] = region
+    sql += " ORDER BY region_code, indicator_code"
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(sql), params)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def plan_gap(engine: Engine, year: int, region: str | None = None) -> pd.DataFrame:
+    """One row per plan target in force for ``year`` (optionally one region)."""
+    return _select(engine, "analytics.v_plan_gap", PLAN_GAP_COLUMNS, year, region)
+
+
+def annual_rollup(engine: Engine, year: int, region: str | None = None) -> pd.DataFrame:
+    """One row per region x indicator with figures in ``year``."""
+    return _select(engine, "analytics.v_annual_rollup", ROLLUP_COLUMNS, year, region)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def format_number(value: object, decimals: int = 1, convention: str = "vi", sign: bool = False) -> str:
+    """``231578.0`` → ``231.578`` (vi) or ``231,578`` (en); trailing zero decimals dropped."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "—"
+    number = Decimal(str(round(float(value), decimals)))
+    text = f"{abs(number):,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if convention == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    prefix = "−" if number < 0 else ("+" if sign and number > 0 else "")
+    return prefix + text
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    records = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            elif hasattr(value, "item"):  # numpy scalars
+                value = value.item()
+            clean[key] = value
+        records.append(clean)
+    return records
+
+
+def render(frame: pd.DataFrame, fmt: str, table_columns: Sequence[tuple[str, str, object]],
+           convention: str = "vi") -> str:
+    """Render as ``json`` (every column, raw numbers), ``csv`` (every column) or ``table``.
+
+    ``table_columns`` lists (header, column, formatter) for the table view.
+    """
+    if fmt == "json":
+        return json.dumps(_records(frame), ensure_ascii=False, indent=2, default=str)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, lineterminator="\n")
+        return buffer.getvalue()
+    headers = [h for h, _, _ in table_columns]
+    body = [
+        [fmt_fn(row[col], convention) if callable(fmt_fn) else str(row[col]) for _, col, fmt_fn in table_columns]
+        for row in frame.to_dict(orient="records")
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    for r in body:
+        lines.append("  ".join(c.rjust(w) if i >= 2 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    if not body:
+        lines.append("(no rows)")
+    return "\n".join(lines)
+
+
+def _num(decimals: int, sign: bool = False):
+    return lambda v, conv: format_number(v, decimals, conv, sign)
+
+
+def _pct(decimals: int, sign: bool = False):
+    return lambda v, conv: "—" if format_number(v, decimals, conv) == "—" else format_number(v, decimals, conv, sign) + "%"
+
+
+PLAN_GAP_TABLE = (
+    ("region", "region_name_vi", None),
+    ("indicator", "indicator_code", None),
+    ("unit", "unit", None),
+    ("actual", "actual", _num(1)),
+    ("growth", "actual_growth_pct", _pct(2, sign=True)),
+    ("target", "target_label", None),
+    ("planned level", "planned_level", _num(1)),
+    ("attainment", "attainment_pct", _pct(1)),
+    ("gap (pp)", "gap_pp", _num(2, sign=True)),
+)
+
+ROLLUP_TABLE = (
+    ("region", "region_name_vi", None),
+    ("indicator", "indicator_code", None),
+    ("unit", "unit", None),
+    ("months", "months_reported", None),
+    ("complete", "complete_label", None),
+    ("annual", "annual_value", _num(1)),
+    ("previous year", "annual_value_prev_year", _num(1)),
+    ("growth", "growth_pct", _pct(2, sign=True)),
+)
+
+
+def render_plan_gap(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
+    if fmt == "table":
+        frame = frame.copy()
+        frame["target_label"] = [
+            (format_number(v, 2, convention, sign=True) + "%") if k == "growth_pct"
+            else format_number(v, 1, convention)
+            for k, v in zip(frame["target_kind"], frame["target_value"])
+        ]
+    return render(frame, fmt, PLAN_GAP_TABLE, convention)
+
+
+def render_rollup(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
+    if fmt == "table":
+        frame = frame.copy()
+        frame["complete_label"] = ["yes" if c else "NO" for c in frame["is_complete"]]
+    return render(frame, fmt, ROLLUP_TABLE, convention)

@@ -1,0 +1,154 @@
+"""Running the Great Expectations suites kept as data under ``expectations/``.
+
+A suite file is GX's own suite JSON (``name``, ``expectations`` of ``type`` and
+``kwargs``) with a ``meta`` block on every expectation that says how a broken
+rule is reported to a clerk:
+
+- ``rule``: a stable identifier stored with every rejection;
+- ``severity``: ``error`` (the file is rejected) or ``warning`` (loaded, reported);
+- ``column``: the column of the submission the clerk should look at;
+- ``value_column`` (optional): the normalised column holding what was written;
+- ``message``: the explanation.
+
+Values that depend on reference data (known codes, allowed units, today's month)
+are ``{"$PARAMETER": name}`` placeholders filled at validation time.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from etl.config import load_settings
+from etl.submission import Problem
+
+SEVERITIES = ("error", "warning")
+REQUIRED_META = ("rule", "severity", "column", "message")
+#: rows listed per broken rule; beyond that one summary problem gives the count
+MAX_ROWS_PER_RULE = 200
+
+
+class SuiteDefinitionError(ValueError):
+    """A suite file that does not follow the format above."""
+
+
+def suite_path(name: str, expectations_dir: Path | None = None) -> Path:
+    return (expectations_dir or load_settings().expectations_dir) / f"{name}.json"
+
+
+def load_suite_definition(name: str, expectations_dir: Path | None = None) -> dict[str, Any]:
+    """Read and check a suite file; a typo in it raises :class:`SuiteDefinitionError`."""
+    path = suite_path(name, expectations_dir)
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    check_suite_definition(definition, path.name)
+    return definition
+
+
+def check_suite_definition(definition: dict[str, Any], source: str) -> None:
+    from great_expectations.core import ExpectationSuite
+
+    if set(definition) - {"name", "expectations", "meta"} or "expectations" not in definition:
+        raise SuiteDefinitionError(f"{source}: a suite has 'name', 'expectations' and optional 'meta'")
+    rules = set()
+    for i, expectation in enumerate(definition["expectations"]):
+        meta = expectation.get("meta", {})
+        missing = [k for k in REQUIRED_META if not meta.get(k)]
+        if missing:
+            raise SuiteDefinitionError(f"{source}: expectation {i} lacks meta {missing}")
+        if meta["severity"] not in SEVERITIES:
+            raise SuiteDefinitionError(f"{source}: expectation {i} has severity {meta['severity']!r}")
+        if meta["rule"] in rules:
+            raise SuiteDefinitionError(f"{source}: rule {meta['rule']!r} appears twice")
+        rules.add(meta["rule"])
+    try:  # GX itself rejects unknown expectation types and unknown or missing kwargs
+        ExpectationSuite(**{k: v for k, v in definition.items() if k != "meta"})
+    except Exception as exc:  # noqa: BLE001 - GX raises many kinds; all mean "bad suite"
+        raise SuiteDefinitionError(f"{source}: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("submissions").add_dataframe_asset("submission")
+    return context, asset.add_batch_definition_whole_dataframe("whole_file")
+
+
+def run_suite(
+    name: str,
+    frame: pd.DataFrame,
+    parameters: dict[str, Any],
+    file_name: str,
+    sheet: str | None,
+    *,
+    header_row: int | None = None,
+) -> list[Problem]:
+    """Validate ``frame`` against suite ``name`` and return its problems.
+
+    Structure suites (``*_structure``) are run on the header: one row per column
+    name, so a missing or unknown column is reported at the header row.
+    """
+    from great_expectations.core import ExpectationSuite
+
+    definition = load_suite_definition(name)
+    if header_row is not None:
+        data = pd.DataFrame({"column_name": list(frame.columns), "source_row": header_row})
+    else:
+        data = frame
+    _, batch_definition = _context()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+    suite = ExpectationSuite(name=definition["name"], expectations=definition["expectations"])
+    result = batch.validate(
+        suite,
+        expectation_parameters=parameters,
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["source_row"]},
+    )
+    values_by_row = data.set_index("source_row", drop=False) if "source_row" in data else None
+    problems: list[Problem] = []
+    for outcome in result.results:
+        if outcome.success:
+            continue
+        config = outcome.expectation_config
+        meta = config.meta
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"suite {name}, rule {meta['rule']}: {outcome.exception_info.get('exception_message')}\n"
+                f"{outcome.exception_info.get('exception_traceback')}"
+            )
+        problems += _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row)
+    return problems
+
+
+def _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row) -> list[Problem]:
+    def make(row, value, message=meta["message"]):
+        return Problem(file_name, sheet, row, meta["column"], value, meta["rule"], message, meta["severity"])
+
+    result = outcome.result
+    if config.type == "expect_column_distinct_values_to_contain_set":
+        wanted = config.kwargs["value_set"]
+        missing = sorted(set(wanted) - set(result.get("observed_value") or []))
+        return [make(header_row, column, f"{meta['message']}: {column!r} is missing") for column in missing]
+    index_list = result.get("unexpected_index_list")
+    if not index_list:  # a table-level rule
+        return [make(header_row, result.get("observed_value"))]
+    rows = sorted({int(entry["source_row"]) for entry in index_list})
+    value_column = meta.get("value_column") or config.kwargs.get("column") or meta["column"]
+    problems = []
+    for row in rows[:MAX_ROWS_PER_RULE]:
+        value = None
+        if values_by_row is not None and value_column in values_by_row:
+            cell = values_by_row.at[row, value_column] if row in values_by_row.index else None
+            if isinstance(cell, pd.Series):
+                cell = cell.iloc[0]
+            value = None if cell is None or (isinstance(cell, float) and pd.isna(cell)) else str(cell)
+        problems.append(make(row, value))
+    if len(rows) > MAX_ROWS_PER_RULE:
+        problems.append(make(None, None, f"{meta['message']} — and {len(rows) - MAX_ROWS_PER_RULE} more rows"))
+    return problems

@@ -1,0 +1,222 @@
+"""Reading numbers written the Vietnamese way (and telling them from English ones).
+
+In Vietnamese writing ``.`` groups thousands and ``,`` is the decimal mark:
+``231.578`` is 231578, ``1.302,9`` is 1302.9 and ``4,51`` is 4.51. English writing
+swaps the two marks. Many strings read validly both ways with different values
+(``231.578``, ``1,500``); such a string is never guessed: either the file declares
+its convention, or every number in it together settles the question, or it is an
+error that names where the ambiguous value is.
+
+Two implementations share one grammar (the regular expressions below):
+:func:`parse_number` for single strings and :func:`parse_number_array`, a
+vectorised pyarrow version for whole columns. Tests check they agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Convention = Literal["vi", "en"]
+CONVENTIONS: tuple[Convention, ...] = ("vi", "en")
+
+# Signs people type: ASCII minus, the Unicode minus sign, en dash, and an explicit plus.
+_SIGN = "[-+\u2212\u2013]?"  # not raw: RE2 wants the characters themselves
+# Digits grouped by spaces (ordinary or non-breaking) read the same in both conventions.
+_SPACE_GROUPED = "\\d{1,3}(?:[ \u00a0\u202f]\\d{3})+"
+GRAMMAR: dict[Convention, str] = {
+    "vi": rf"^{_SIGN}(?:\d{{1,3}}(?:\.\d{{3}})+|{_SPACE_GROUPED}|\d+)(?:,\d+)?$",
+    "en": rf"^{_SIGN}(?:\d{{1,3}}(?:,\d{{3}})+|{_SPACE_GROUPED}|\d+)(?:\.\d+)?$",
+}
+_COMPILED = {c: re.compile(p) for c, p in GRAMMAR.items()}
+_GROUP_MARK: dict[Convention, str] = {"vi": ".", "en": ","}
+_DECIMAL_MARK: dict[Convention, str] = {"vi": ",", "en": "."}
+
+
+class NumberFormatError(ValueError):
+    """A string that is not a number under the convention asked for, or is ambiguous."""
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What one string means under each convention (None: not a number that way)."""
+
+    vi: float | None
+    en: float | None
+
+    @property
+    def is_ambiguous(self) -> bool:
+        return self.vi is not None and self.en is not None and self.vi != self.en
+
+    def valid_under(self) -> set[Convention]:
+        return {c for c in CONVENTIONS if getattr(self, c) is not None}
+
+
+def _normalise_sign(text: str) -> str:
+    return text.replace("\u2212", "-").replace("\u2013", "-")
+
+
+def _to_float(text: str, convention: Convention) -> float:
+    cleaned = _normalise_sign(text)
+    for space in (" ", "\u00a0", "\u202f"):
+        cleaned = cleaned.replace(space, "")
+    cleaned = cleaned.replace(_GROUP_MARK[convention], "").replace(_DECIMAL_MARK[convention], ".")
+    return float(cleaned)
+
+
+def readings(text: str) -> Readings:
+    """Read ``text`` under both conventions; a reading is None where the grammar refuses it."""
+    stripped = text.strip()
+    values = {
+        c: (_to_float(stripped, c) if _COMPILED[c].match(stripped) else None) for c in CONVENTIONS
+    }
+    return Readings(vi=values["vi"], en=values["en"])
+
+
+def parse_number(text: str, convention: Convention | None = "vi") -> float:
+    """Parse one number.
+
+    ``convention=None`` accepts a string only when it reads the same way in both
+    conventions (``8``, ``1302``, ``35 400``) or is valid in just one (``1.302,9``);
+    a string with two different readings raises :class:`NumberFormatError`.
+    """
+    r = readings(text)
+    if convention is not None:
+        value = getattr(r, convention)
+        if value is None:
+            raise NumberFormatError(f"{text!r} is not a number written the {_NAMES[convention]} way")
+        return value
+    if r.is_ambiguous:
+        raise NumberFormatError(
+            f"{text!r} is ambiguous: {_fmt(r.vi)} written the Vietnamese way, "
+            f"{_fmt(r.en)} written the English way"
+        )
+    if r.vi is None and r.en is None:
+        raise NumberFormatError(f"{text!r} is not a number")
+    return r.vi if r.vi is not None else r.en  # type: ignore[return-value]
+
+
+_NAMES: dict[Convention, str] = {"vi": "Vietnamese", "en": "English"}
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else repr(value)
+
+
+# --------------------------------------------------------------------------- vectorised
+
+
+@dataclass(frozen=True)
+class ArrayReadings:
+    """Column-wide readings: validity masks and values under each convention."""
+
+    present: np.ndarray  # the cell holds a non-blank string
+    valid: dict[Convention, np.ndarray]
+    value: dict[Convention, np.ndarray]
+
+    @property
+    def ambiguous(self) -> np.ndarray:
+        both = self.valid["vi"] & self.valid["en"]
+        return both & (self.value["vi"] != self.value["en"])
+
+
+def array_readings(strings: pa.Array | pa.ChunkedArray) -> ArrayReadings:
+    """Vectorised :func:`readings` over a pyarrow string array (nulls are 'not present')."""
+    text = pc.utf8_trim_whitespace(strings.cast(pa.string()))
+    present = pc.fill_null(pc.greater(pc.utf8_length(text), 0), False)
+    signed = pc.replace_substring_regex(text, pattern="^[\u2212\u2013]", replacement="-")
+    unspaced = pc.replace_substring_regex(signed, pattern="[ \u00a0\u202f]", replacement="")
+    valid: dict[Convention, np.ndarray] = {}
+    value: dict[Convention, np.ndarray] = {}
+    for c in CONVENTIONS:
+        ok = pc.fill_null(pc.match_substring_regex(text, pattern=GRAMMAR[c]), False)
+        plain = pc.replace_substring(unspaced, pattern=_GROUP_MARK[c], replacement="")
+        plain = pc.replace_substring(plain, pattern=_DECIMAL_MARK[c], replacement=".")
+        # Cast only the rows the grammar accepted; the rest become NaN.
+        plain = pc.if_else(ok, plain, pa.scalar(None, pa.string()))
+        numbers = pc.cast(plain, pa.float64())
+        valid[c] = np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+        value[c] = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype="float64")
+    return ArrayReadings(present=np.asarray(present.to_numpy(zero_copy_only=False), dtype=bool), valid=valid, value=value)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The outcome of looking at every number in a column to settle its convention."""
+
+    convention: Convention | None
+    #: row positions whose readings disagree and that nothing in the file settles
+    ambiguous_rows: np.ndarray
+    #: row positions that only one convention accepts, for each convention
+    only_rows: dict[Convention, np.ndarray]
+
+    @property
+    def is_mixed(self) -> bool:
+        return all(len(self.only_rows[c]) for c in CONVENTIONS)
+
+
+def detect_convention(r: ArrayReadings) -> Detection:
+    """Settle a column's convention from its numbers, without guessing.
+
+    A convention is possible when it accepts every number that some convention
+    accepts. One possible convention decides. With both possible, the column is
+    fine if no number reads differently (``8``, ``1302``) and ambiguous otherwise.
+    """
+    any_valid = r.valid["vi"] | r.valid["en"]
+    only = {
+        "vi": np.flatnonzero(r.valid["vi"] & ~r.valid["en"]),
+        "en": np.flatnonzero(r.valid["en"] & ~r.valid["vi"]),
+    }
+    possible = [c for c in CONVENTIONS if not np.any(any_valid & ~r.valid[c])]
+    ambiguous = np.flatnonzero(r.ambiguous)
+    if len(possible) == 1:
+        return Detection(possible[0], np.array([], dtype=int), only)
+    if len(possible) == 2:
+        return Detection("vi" if len(ambiguous) == 0 else None, ambiguous, only)
+    return Detection(None, ambiguous, only)
+
+
+def parse_number_array(
+    strings: pa.Array | pa.ChunkedArray, convention: Convention
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values (float64, NaN where unreadable or blank) and a mask of unreadable non-blank cells."""
+    r = array_readings(strings)
+    values = np.where(r.valid[convention], r.value[convention], np.nan)
+    return values, r.present & ~r.valid[convention]
+
+
+# --------------------------------------------------------------------------- prose quantities
+
+_SCALE_WORDS = {"nghìn": 1e3, "ngàn": 1e3, "triệu": 1e6, "tỷ": 1e9, "tỉ": 1e9}
+_COMPOUND = re.compile(
+    r"^\s*(?P<major>[\d.,]+)\s*(?P<major_scale>tỷ|tỉ|triệu|nghìn|ngàn)\s+"
+    r"(?P<minor>[\d.,]+)\s*(?P<minor_scale>triệu|nghìn|ngàn)\s*(?P<rest>.*)$"
+)
+_SIMPLE = re.compile(r"^\s*(?P<number>[-+\u2212]?[\d.,]+)\s*(?P<unit>.*?)\s*$")
+
+
+def parse_quantity(text: str) -> tuple[float, str]:
+    """Read a quantity as reports write it, returning (value, unit).
+
+    ``231.578 tỷ đồng`` → (231578.0, 'tỷ đồng'); ``1.302,9 triệu USD`` →
+    (1302.9, 'triệu USD'); ``31 tỷ 500 triệu USD`` → (31500.0, 'triệu USD');
+    ``4,51%`` → (4.51, '%'). Numbers are read the Vietnamese way, as in the reports.
+    """
+    text = unicodedata.normalize("NFC", text)
+    m = _COMPOUND.match(text)
+    if m:
+        major = parse_number(m["major"], "vi") * _SCALE_WORDS[m["major_scale"]]
+        minor = parse_number(m["minor"], "vi") * _SCALE_WORDS[m["minor_scale"]]
+        scale = _SCALE_WORDS[m["minor_scale"]]
+        unit = f"{m['minor_scale']} {m['rest'].strip()}".strip()
+        return (major + minor) / scale, unit
+    m = _SIMPLE.match(text)
+    if not m:
+        raise NumberFormatError(f"{text!r} is not a quantity")
+    return parse_number(m["number"], "vi"), m["unit"]

@@ -1,0 +1,337 @@
+"""The warehouse: connection, schema, bulk loading, reference dimensions, rollup refresh.
+
+Everything goes through SQLAlchemy with one URL (``STATWH_WAREHOUSE_URL``). The
+DDL in ``warehouse_sql/`` is plain SQL that DuckDB and PostgreSQL both accept;
+the one place the dialects differ is :func:`bulk_insert` (Arrow registration
+for DuckDB, ``COPY`` for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import io
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from etl.config import load_settings
+from etl.reference import Reference, load_reference
+
+FIRST_MONTH, LAST_MONTH = (2000, 1), (2040, 12)
+_MONTH_ABBR = [calendar.month_abbr[m] for m in range(13)]
+
+
+# --------------------------------------------------------------------------- connection
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: the configured warehouse).
+
+    DuckDB files are opened per transaction (no pool), so the file is not held
+    locked between commands and a second process (an analyst, the CLI) can open it.
+    """
+    url = url or load_settings().warehouse_url
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "duckdb":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(url, poolclass=NullPool)
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def sql_files(sql_dir: Path | None = None) -> list[Path]:
+    """The DDL files in the order they must run: layer folders, then file names."""
+    sql_dir = sql_dir or load_settings().sql_dir
+    return sorted(sql_dir.glob("*/*.sql"))
+
+
+def apply_schema(engine: Engine, sql_dir: Path | None = None) -> int:
+    """Create every schema object that does not exist yet (and replace the views)."""
+    files = sql_files(sql_dir)
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        for path in files:
+            # Straight to the driver, without parameters: a '%' in a comment is not a placeholder.
+            raw.execute(path.read_text(encoding="utf-8"))
+    return len(files)
+
+
+# --------------------------------------------------------------------------- bulk path
+
+
+def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:
+    """Append ``data`` to ``table`` inside the caller's transaction, without row loops.
+
+    DuckDB reads the Arrow table in place; PostgreSQL receives it through COPY as CSV
+    written by Arrow's C++ writer. Column names of ``data`` must be columns of ``table``.
+    """
+    if data.num_rows == 0:
+        return 0
+    columns = ", ".join(data.column_names)
+    dialect = conn.dialect.name
+    if dialect == "duckdb":
+        raw = conn.connection.driver_connection
+        view = f"incoming_{uuid.uuid4().hex}"
+        raw.register(view, data)
+        try:
+            conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
+        finally:
+            raw.unregister(view)
+    elif dialect == "postgresql":
+        buffer = io.BytesIO()
+        pacsv.write_csv(data, buffer, write_options=pacsv.WriteOptions(include_header=False))
+        with conn.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buffer.getbuffer())
+    else:  # any other SQLAlchemy dialect: one executemany, still not a Python row loop of statements
+        names = data.column_names
+        placeholders = ", ".join(f":{n}" for n in names)
+        conn.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"), data.to_pylist())
+    return data.num_rows
+
+
+def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``frame``'s columns named in ``schema``, converted to exactly those types."""
+    arrays = []
+    for field in schema:
+        series = frame[field.name]
+        if pa.types.is_string(field.type):
+            series = series.astype(object).where(series.notna(), None)
+        arrays.append(pa.array(series.tolist() if series.dtype == object else series.to_numpy(), type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# --------------------------------------------------------------------------- reference dimensions
+
+
+def month_frame() -> pd.DataFrame:
+    rows = []
+    for year in range(FIRST_MONTH[0], LAST_MONTH[0] + 1):
+        for month in range(1, 13):
+            last_day = calendar.monthrange(year, month)[1]
+            rows.append(
+                {
+                    "month_key": year * 100 + month,
+                    "month_start": dt.date(year, month, 1),
+                    "month_end": dt.date(year, month, last_day),
+                    "year": year,
+                    "month": month,
+                    "quarter": (month - 1) // 3 + 1,
+                    "label_vi": f"Tháng {month:02d}/{year}",
+                    "label_en": f"{_MONTH_ABBR[month]} {year}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+_REFERENCE_SCHEMAS = {
+    "staging.stg_month": pa.schema(
+        [("month_key", pa.int32()), ("month_start", pa.date32()), ("month_end", pa.date32()),
+         ("year", pa.int32()), ("month", pa.int32()), ("quarter", pa.int32()),
+         ("label_vi", pa.string()), ("label_en", pa.string())]
+    ),
+    "staging.stg_region": pa.schema(
+        [("region_code", pa.string()), ("valid_from", pa.date32()), ("valid_to", pa.date32()),
+         ("name_vi", pa.string()), ("name_en", pa.string()), ("unit_type", pa.string())]
+    ),
+    "staging.stg_indicator": pa.schema(
+        [("indicator_code", pa.string()), ("name_vi", pa.string()), ("name_en", pa.string()),
+         ("kind", pa.string()), ("canonical_unit", pa.string()), ("domain", pa.string()),
+         ("year_rule", pa.string()), ("can_be_negative", pa.bool_()), ("description_en", pa.string())]
+    ),
+    "staging.stg_unit": pa.schema([("unit", pa.string()), ("dimension", pa.string()), ("factor", pa.float64())]),
+    "staging.stg_region_crosswalk": pa.schema(
+        [("from_region_code", pa.string()), ("to_region_code", pa.string()),
+         ("effective_date", pa.date32()), ("from_in_force_on", pa.date32())]
+    ),
+}
+
+_MERGE_REFERENCE = [
+    # dim_month: months never change, only new ones are added
+    """INSERT INTO dw.dim_month (month_key, month_start, month_end, year, month, quarter, label_vi, label_en)
+       SELECT s.month_key, s.month_start, s.month_end, s.year, s.month, s.quarter, s.label_vi, s.label_en
+       FROM staging.stg_month AS s
+       WHERE NOT EXISTS (SELECT 1 FROM dw.dim_month AS d WHERE d.month_key = s.month_key)""",
+    """UPDATE dw.dim_unit AS d SET dimension = s.dimension, factor = s.factor
+       FROM staging.stg_unit AS s WHERE d.unit = s.unit
+         AND (d.dimension <> s.dimension OR d.factor <> s.factor)""",
+    """INSERT INTO dw.dim_unit (unit, dimension, factor)
+       SELECT s.unit, s.dimension, s.factor FROM staging.stg_unit AS s
+       WHERE NOT EXISTS (SELECT 1 FROM dw.dim_unit AS d WHERE d.unit = s.unit)""",
+    # dimensions with surrogate keys: update by natural key, insert new with a new key
+    """UPDATE dw.dim_region AS d
+       SET valid_to = s.valid_to, name_vi = s.name_vi, name_en = s.name_en, unit_type = s.unit_type
+       FROM staging.stg_region AS s
+       WHERE d.region_code = s.region_code AND d.valid_from = s.valid_from
+         AND (d.name_vi <> s.name_vi OR d.name_en <> s.name_en OR d.unit_type <> s.unit_type
+              OR COALESCE(d.valid_to, DATE '9999-12-31') <> COALESCE(s.valid_to, DATE '9999-12-31'))""",
+    """INSERT INTO dw.dim_region (region_key, region_code, valid_from, valid_to, name_vi, name_en, unit_type)
+       SELECT nextval('dw.seq_region_key'), n.* FROM (
+           SELECT s.region_code, s.valid_from, s.valid_to, s.name_vi, s.name_en, s.unit_type
+           FROM staging.stg_region AS s
+           WHERE NOT EXISTS (SELECT 1 FROM dw.dim_region AS d
+                             WHERE d.region_code = s.region_code AND d.valid_from = s.valid_from)
+           ORDER BY s.valid_from, s.region_code) AS n""",
+    """UPDATE dw.dim_indicator AS d
+       SET name_vi = s.name_vi, name_en = s.name_en, kind = s.kind, canonical_unit = s.canonical_unit,
+           domain = s.domain, year_rule = s.year_rule, can_be_negative = s.can_be_negative,
+           description_en = s.description_en
+       FROM staging.stg_indicator AS s
+       WHERE d.indicator_code = s.indicator_code
+         AND (d.name_vi <> s.name_vi OR d.name_en <> s.name_en OR d.kind <> s.kind
+              OR d.canonical_unit <> s.canonical_unit OR d.domain <> s.domain OR d.year_rule <> s.year_rule
+              OR d.can_be_negative <> s.can_be_negative OR d.description_en <> s.description_en)""",
+    """INSERT INTO dw.dim_indicator (indicator_key, indicator_code, name_vi, name_en, kind, canonical_unit,
+                                     domain, year_rule, can_be_negative, description_en)
+       SELECT nextval('dw.seq_indicator_key'), n.* FROM (
+           SELECT s.indicator_code, s.name_vi, s.name_en, s.kind, s.canonical_unit, s.domain, s.year_rule,
+                  s.can_be_negative, s.description_en
+           FROM staging.stg_indicator AS s
+           WHERE NOT EXISTS (SELECT 1 FROM dw.dim_indicator AS d WHERE d.indicator_code = s.indicator_code)
+           ORDER BY s.indicator_code) AS n""",
+    # the crosswalk is derived wholly from its file and the region keys: rebuild it
+    "DELETE FROM dw.brg_region_crosswalk",
+    """INSERT INTO dw.brg_region_crosswalk (from_region_key, to_region_key, effective_date)
+       SELECT f.region_key, t.region_key, s.effective_date
+       FROM staging.stg_region_crosswalk AS s
+       JOIN dw.dim_region AS f ON f.region_code = s.from_region_code
+           AND f.valid_from <= s.from_in_force_on
+           AND (f.valid_to IS NULL OR f.valid_to >= s.from_in_force_on)
+       JOIN dw.dim_region AS t ON t.region_code = s.to_region_code
+           AND t.valid_from <= s.effective_date
+           AND (t.valid_to IS NULL OR t.valid_to >= s.effective_date)""",
+]
+
+
+def _reference_frames(reference: Reference) -> dict[str, pd.DataFrame]:
+    indicators = reference.indicators.reset_index(drop=True).copy()
+    indicators["can_be_negative"] = indicators["can_be_negative"].str.lower().eq("true")
+    units = pd.DataFrame(
+        [{"unit": u.unit, "dimension": u.dimension, "factor": u.factor} for u in reference.units.values()]
+    )
+    crosswalk = reference.crosswalk.copy()
+    crosswalk["from_in_force_on"] = crosswalk["effective_date"].map(lambda d: d - dt.timedelta(days=1))
+    return {
+        "staging.stg_month": month_frame(),
+        "staging.stg_region": reference.regions,
+        "staging.stg_indicator": indicators,
+        "staging.stg_unit": units,
+        "staging.stg_region_crosswalk": crosswalk,
+    }
+
+
+def load_reference_dimensions(engine: Engine, reference: Reference | None = None) -> None:
+    """Merge the reference files into the dimensions, in one transaction; idempotent."""
+    frames = _reference_frames(reference or load_reference())
+    with engine.begin() as conn:
+        for table in frames:
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        for table, frame in frames.items():
+            bulk_insert(conn, table, arrow_table(frame, _REFERENCE_SCHEMAS[table]))
+        for statement in _MERGE_REFERENCE:
+            conn.exec_driver_sql(statement)
+        for table in frames:
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
+def prepare_warehouse(engine: Engine) -> None:
+    """Schema and reference dimensions: what every command needs before it works."""
+    apply_schema(engine)
+    load_reference_dimensions(engine)
+
+
+# --------------------------------------------------------------------------- rollup refresh
+
+#: materialised facts, in refresh order (the plan gap reads the annual rollup)
+ROLLUP_FACTS: tuple[tuple[str, str], ...] = (
+    ("dw.fct_monthly_ytd", "dw.calc_monthly_ytd"),
+    ("dw.fct_annual_rollup", "dw.calc_annual_rollup"),
+    ("dw.fct_plan_gap", "dw.calc_plan_gap"),
+)
+_TOUCHED = (
+    "(region_key, indicator_key, year) IN "
+    "(SELECT region_key, indicator_key, year FROM staging.stg_touched_key WHERE batch_key = :batch_key)"
+)
+
+
+def _columns(conn: Connection, relation: str) -> list[str]:
+    return list(conn.exec_driver_sql(f"SELECT * FROM {relation} WHERE 1 = 0").keys())
+
+
+def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) -> dict[str, int]:
+    """Recompute the rollup facts for the keys in ``staging.stg_touched_key`` of this batch.
+
+    Set-based: one DELETE and one INSERT ... SELECT per fact. Rows of other keys are
+    not rewritten (their ``computed_by_batch_key`` stays as it was).
+    """
+    written = {}
+    for fact, definition in ROLLUP_FACTS:
+        columns = [c for c in _columns(conn, fact) if c not in ("computed_by_batch_key", "computed_at")]
+        listed = ", ".join(columns)
+        conn.execute(sa.text(f"DELETE FROM {fact} WHERE {_TOUCHED}"), {"batch_key": batch_key})
+        result = conn.execute(
+            sa.text(
+                f"INSERT INTO {fact} ({listed}, computed_by_batch_key, computed_at) "
+                f"SELECT {listed}, :batch_key, :computed_at FROM {definition} WHERE {_TOUCHED}"
+            ),
+            {"batch_key": batch_key, "computed_at": computed_at},
+        )
+        written[fact] = result.rowcount
+    return written
+
+
+def rebuild_rollups(engine: Engine) -> dict[str, int]:
+    """Recompute every rollup from the current figures (a repair tool; batches refresh incrementally)."""
+    computed_at = utc_now()
+    with engine.begin() as conn:
+        batch_key = next_batch_key(conn)
+        conn.execute(
+            sa.text(
+                "INSERT INTO staging.stg_touched_key (batch_key, region_key, indicator_key, year) "
+                "SELECT DISTINCT :batch_key, f.region_key, f.indicator_key, m.year "
+                "FROM dw.fct_monthly_figure_version AS f JOIN dw.dim_month AS m ON m.month_key = f.month_key "
+                "UNION SELECT :batch_key, region_key, indicator_key, year FROM dw.fct_plan_target_version"
+            ),
+            {"batch_key": batch_key},
+        )
+        for fact, _ in ROLLUP_FACTS:  # also drop rows whose figures no longer exist
+            conn.exec_driver_sql(f"DELETE FROM {fact}")
+        written = refresh_rollups(conn, batch_key, computed_at)
+        conn.execute(sa.text("DELETE FROM staging.stg_touched_key WHERE batch_key = :b"), {"b": batch_key})
+    return written
+
+
+def next_batch_key(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT nextval('dw.seq_batch_key')").scalar_one())
+
+
+def utc_now() -> dt.datetime:
+    """Naive UTC timestamp (the warehouse stores UTC in TIMESTAMP columns)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def table_contents(engine: Engine, tables: Iterable[str]) -> dict[str, list[tuple]]:
+    """Every row of each table, sorted: for comparing warehouse states in tests and tools."""
+    out = {}
+    with engine.connect() as conn:
+        for table in tables:
+            rows = conn.exec_driver_sql(f"SELECT * FROM {table}").fetchall()
+            out[table] = sorted((tuple(r) for r in rows), key=repr)
+    return out
+
+
+WAREHOUSE_TABLES = (
+    "dw.dim_month", "dw.dim_region", "dw.dim_indicator", "dw.dim_unit", "dw.brg_region_crosswalk",
+    "dw.audit_load_batch", "dw.audit_problem",
+    "dw.fct_monthly_figure_version", "dw.fct_plan_target_version",
+    "dw.fct_monthly_ytd", "dw.fct_annual_rollup", "dw.fct_plan_gap",
+    "staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key",
+)

@@ -1,0 +1,20 @@
+-- audit_load_batch
+-- Grain: one row per submission file processed (loaded or rejected). A file whose
+-- checksum is already here is not processed again, which makes ingest idempotent.
+-- Key: batch_key (surrogate, the lineage key on every fact row it wrote).
+CREATE TABLE IF NOT EXISTS dw.audit_load_batch (
+    batch_key           BIGINT PRIMARY KEY,
+    file_name           VARCHAR NOT NULL,
+    file_sha256         VARCHAR NOT NULL UNIQUE,  -- checksum of the file's bytes
+    submission_kind     VARCHAR,            -- 'monthly' | 'plan'; NULL if unreadable
+    sheet_name          VARCHAR,            -- XLSX sheet read
+    number_convention   VARCHAR,            -- 'vi' | 'en' as declared or detected
+    status              VARCHAR NOT NULL,   -- 'loaded' | 'rejected'
+    rows_in_file        INTEGER NOT NULL,
+    rows_new_version    INTEGER NOT NULL,   -- figures that were new or changed
+    rows_unchanged      INTEGER NOT NULL,   -- figures equal to what the warehouse had
+    problem_count       INTEGER NOT NULL,
+    archived_path       VARCHAR,            -- where the file was kept (archive or quarantine)
+    pipeline_run_id     VARCHAR,            -- Airflow run id, or 'cli'
+    recorded_at         TIMESTAMP NOT NULL  -- UTC, when the batch was committed
+)

@@ -1,0 +1,17 @@
+-- stg_monthly_figure
+-- Grain: one row per figure of a submission being loaded (region x indicator x month),
+-- written by bulk load and emptied in the same transaction. Key: (batch_key, source_row).
+CREATE TABLE IF NOT EXISTS staging.stg_monthly_figure (
+    batch_key        BIGINT NOT NULL,
+    source_row       INTEGER NOT NULL,
+    region_code      VARCHAR NOT NULL,
+    indicator_code   VARCHAR NOT NULL,
+    month_key        INTEGER NOT NULL,
+    period_start     DATE NOT NULL,
+    value            DOUBLE PRECISION NOT NULL,   -- in the indicator's canonical unit
+    value_reported   DOUBLE PRECISION NOT NULL,   -- as written
+    unit_reported    VARCHAR NOT NULL,
+    status           VARCHAR NOT NULL,
+    department_code  VARCHAR,
+    note             VARCHAR
+)

@@ -1,0 +1,69 @@
+-- calc_annual_rollup
+-- Grain: one row per region x indicator x year with a current figure (the definition
+-- that dw.fct_annual_rollup materialises; filter it by (region, indicator, year)).
+-- year_rule 'sum' needs all 12 months; 'last' and 'december_cumulative' need December;
+-- 'none' (a monthly index such as IIP_MONTH) has no annual value.
+CREATE OR REPLACE VIEW dw.calc_annual_rollup AS
+WITH source AS (
+    SELECT
+        c.region_key, c.indicator_key, m.year, m.month, c.value, i.kind, i.year_rule,
+        LAST_VALUE(c.value) OVER (
+            PARTITION BY c.region_key, c.indicator_key, m.year
+            ORDER BY m.month
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) AS latest_value
+    FROM dw.v_monthly_figure_current AS c
+    JOIN dw.dim_month AS m ON m.month_key = c.month_key
+    JOIN dw.dim_indicator AS i ON i.indicator_key = c.indicator_key
+),
+per_year AS (
+    SELECT
+        region_key, indicator_key, year, kind, year_rule,
+        CAST(COUNT(*) AS INTEGER) AS months_reported,
+        MAX(month) AS last_month_reported,
+        SUM(value) AS sum_value,
+        MAX(CASE WHEN month = 12 THEN value END) AS december_value,
+        MAX(latest_value) AS latest_value
+    FROM source
+    GROUP BY region_key, indicator_key, year, kind, year_rule
+),
+annual AS (
+    SELECT
+        per_year.*,
+        CASE year_rule
+            WHEN 'sum' THEN months_reported = 12
+            WHEN 'none' THEN FALSE
+            ELSE december_value IS NOT NULL
+        END AS is_complete,
+        CASE year_rule
+            WHEN 'sum' THEN CASE WHEN months_reported = 12 THEN sum_value END
+            WHEN 'none' THEN NULL
+            ELSE december_value
+        END AS annual_value,
+        CASE year_rule
+            WHEN 'sum' THEN sum_value
+            WHEN 'none' THEN NULL
+            ELSE latest_value
+        END AS partial_value
+    FROM per_year
+)
+SELECT
+    cur.region_key,
+    cur.indicator_key,
+    cur.year,
+    cur.year_rule,
+    cur.months_reported,
+    cur.last_month_reported,
+    cur.is_complete,
+    cur.annual_value,
+    cur.partial_value,
+    prev.annual_value AS annual_value_prev_year,
+    CASE
+        WHEN cur.kind = 'index' THEN cur.annual_value - 100
+        ELSE cur.annual_value / NULLIF(prev.annual_value, 0) * 100 - 100
+    END AS growth_pct
+FROM annual AS cur
+LEFT JOIN annual AS prev
+    ON prev.region_key = cur.region_key
+   AND prev.indicator_key = cur.indicator_key
+   AND prev.year = cur.year - 1

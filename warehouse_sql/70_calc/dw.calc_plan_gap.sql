@@ -1,0 +1,47 @@
+-- calc_plan_gap
+-- Grain: one row per plan target in force: region x indicator x year (the definition
+-- that dw.fct_plan_gap materialises). Reads the materialised dw.fct_annual_rollup, so
+-- a batch refreshes the annual rollup before the plan gap.
+CREATE OR REPLACE VIEW dw.calc_plan_gap AS
+WITH targets AS (
+    SELECT t.region_key, t.indicator_key, t.year, t.target_kind, t.target_value, i.kind
+    FROM dw.v_plan_target_current AS t
+    JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
+),
+joined AS (
+    SELECT
+        targets.*,
+        actual.annual_value AS actual,
+        COALESCE(actual.is_complete, FALSE) AS is_actual_complete,
+        previous.annual_value AS actual_prev_year,
+        actual.growth_pct AS actual_growth_pct,
+        CASE
+            WHEN targets.target_kind = 'level' THEN targets.target_value
+            WHEN targets.kind = 'index' THEN 100 + targets.target_value
+            ELSE previous.annual_value * (1 + targets.target_value / 100)
+        END AS planned_level
+    FROM targets
+    LEFT JOIN dw.fct_annual_rollup AS actual
+        ON actual.region_key = targets.region_key
+       AND actual.indicator_key = targets.indicator_key
+       AND actual.year = targets.year
+    LEFT JOIN dw.fct_annual_rollup AS previous
+        ON previous.region_key = targets.region_key
+       AND previous.indicator_key = targets.indicator_key
+       AND previous.year = targets.year - 1
+)
+SELECT
+    region_key,
+    indicator_key,
+    year,
+    target_kind,
+    target_value,
+    actual,
+    is_actual_complete,
+    actual_prev_year,
+    actual_growth_pct,
+    planned_level,
+    actual / NULLIF(planned_level, 0) * 100 AS attainment_pct,
+    CASE WHEN target_kind = 'growth_pct' THEN actual_growth_pct - target_value END AS gap_pp,
+    actual - planned_level AS gap_level
+FROM joined

@@ -1,0 +1,29 @@
+-- v_monthly_figure
+-- Grain: one row per region x indicator x month (current version), with labels,
+-- year to date and growth vs the same period of the previous year.
+CREATE OR REPLACE VIEW analytics.v_monthly_figure AS
+SELECT
+    r.region_code,
+    r.name_vi            AS region_name_vi,
+    r.name_en            AS region_name_en,
+    i.indicator_code,
+    i.name_vi            AS indicator_name_vi,
+    i.name_en            AS indicator_name_en,
+    i.kind               AS indicator_kind,
+    i.canonical_unit     AS unit,
+    m.month_key,
+    m.month_start,
+    y.year,
+    y.month,
+    y.value,
+    y.status,
+    y.ytd_value,
+    y.is_ytd_complete,
+    y.value_prev_year,
+    y.ytd_value_prev_year,
+    y.growth_month_pct,
+    y.growth_ytd_pct
+FROM dw.fct_monthly_ytd AS y
+JOIN dw.dim_region AS r ON r.region_key = y.region_key
+JOIN dw.dim_indicator AS i ON i.indicator_key = y.indicator_key
+JOIN dw.dim_month AS m ON m.month_key = y.month_key
