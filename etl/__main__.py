@@ -1,7 +1,5 @@
 """``python -m etl`` is ``statwh``."""
 
-import sys
+from etl.cli import run
 
-from etl.cli import main
-
-sys.exit(main())
+run()

@@ -5,6 +5,7 @@
     statwh run                           the nightly pipeline over the landing folder
     statwh plan-gap --year 2021          actual against plan
     statwh rollup --year 2021            annual rollups and growth
+    statwh batches [--last N]            the files processed most recently
     statwh sample [--to DIR]             write the bundled sample files
     statwh rebuild                       recompute every rollup from the current figures
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -84,6 +86,14 @@ def cmd_rollup(args) -> int:
     return 0
 
 
+def cmd_batches(args) -> int:
+    from etl.queries import BATCH_TABLE, load_batches, render
+
+    engine, _ = _engine_and_settings()
+    print(render(load_batches(engine, args.last), args.format, BATCH_TABLE))
+    return 0
+
+
 def cmd_sample(args) -> int:
     from etl.sample_data import write_sample
 
@@ -128,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="number convention of the table (default vi: 231.578,5)")
         p.set_defaults(func=func)
 
+    batches = sub.add_parser("batches", help="the files processed most recently")
+    batches.add_argument("--last", type=int, default=20)
+    batches.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    batches.set_defaults(func=cmd_batches)
+
     sample = sub.add_parser("sample", help="write the bundled sample files")
     sample.add_argument("--to", help="folder (default: the landing folder)")
     sample.set_defaults(func=cmd_sample)
@@ -140,8 +155,41 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # the CLI prints its own report of every file
+        logging.getLogger("etl.pipeline").setLevel(logging.ERROR)
     return args.func(args)
 
 
+def exit_without_teardown(code: int) -> None:
+    """Exit after flushing, skipping interpreter teardown.
+
+    With Great Expectations loaded, duckdb's nanobind bindings print a page of benign
+    "nanobind: leaked instances" diagnostics at shutdown (module-level type objects still
+    referenced). They would bury the command's real output, so the process ends here.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    except SystemExit as exc:  # argparse errors and --help
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        if exc.code not in (None, 0) and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    except Exception:  # print the traceback, then exit quietly like every other path
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    exit_without_teardown(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

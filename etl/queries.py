@@ -118,10 +118,10 @@ PLAN_GAP_TABLE = (
     ("region", "region_name_vi", None),
     ("indicator", "indicator_code", None),
     ("unit", "unit", None),
-    ("actual", "actual", _num(1)),
+    ("actual", "actual", None),
     ("growth", "actual_growth_pct", _pct(2, sign=True)),
     ("target", "target_label", None),
-    ("planned level", "planned_level", _num(1)),
+    ("planned level", "planned_level", None),
     ("attainment", "attainment_pct", _pct(1)),
     ("gap (pp)", "gap_pp", _num(2, sign=True)),
 )
@@ -138,9 +138,16 @@ ROLLUP_TABLE = (
 )
 
 
+def _decimals(unit: str) -> int:
+    """Display precision as the reports write it: indexes to 0,01, counts whole, levels to 0,1."""
+    return {"%": 2, "count": 0}.get(unit, 1)
+
+
 def render_plan_gap(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
     if fmt == "table":
         frame = frame.copy()
+        for column in ("actual", "planned_level"):
+            frame[column] = [format_number(v, _decimals(u), convention) for v, u in zip(frame[column], frame["unit"])]
         frame["target_label"] = [
             (format_number(v, 2, convention, sign=True) + "%") if k == "growth_pct"
             else format_number(v, 1, convention)
@@ -154,3 +161,31 @@ def render_rollup(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
         frame = frame.copy()
         frame["complete_label"] = ["yes" if c else "NO" for c in frame["is_complete"]]
     return render(frame, fmt, ROLLUP_TABLE, convention)
+
+
+def load_batches(engine: Engine, last: int = 20) -> pd.DataFrame:
+    """The most recent batches (files processed), newest first."""
+    with engine.connect() as conn:
+        result = conn.execute(
+            sa.text(
+                "SELECT batch_key, file_name, submission_kind, status, rows_in_file, rows_new_version, "
+                "rows_unchanged, problem_count, pipeline_run_id, recorded_at FROM analytics.v_load_batch "
+                "ORDER BY batch_key DESC LIMIT :last"
+            ),
+            {"last": last},
+        )
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+BATCH_TABLE = (
+    ("batch", "batch_key", None),
+    ("file", "file_name", None),
+    ("kind", "submission_kind", None),
+    ("status", "status", None),
+    ("rows", "rows_in_file", None),
+    ("new/changed", "rows_new_version", None),
+    ("unchanged", "rows_unchanged", None),
+    ("problems", "problem_count", None),
+    ("run", "pipeline_run_id", None),
+    ("recorded (UTC)", "recorded_at", None),
+)

@@ -251,6 +251,8 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem) -> p
     folded_units = {u: reference.canonical_unit(u) for u in unit_written.unique()}
     frame["unit"] = unit_written.map(folded_units).astype(object)
     number_column = NUMBER_COLUMN[kind]
+    # the cell as written, for problem reports
+    frame[f"{number_column}_text"] = raw.frame[number_column].map(lambda v: "" if v is None else str(v)).to_numpy()
     frame[f"{number_column}_reported"] = _parse_numbers(raw, number_column, convention, problem)
     catalogue = reference.indicators
     frame["indicator_kind"] = frame["indicator_code"].map(catalogue["kind"]).fillna("unknown")

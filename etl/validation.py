@@ -1,11 +1,12 @@
 """Running the Great Expectations suites kept as data under ``expectations/``.
 
-A suite file is GX's own suite JSON (``name``, ``expectations`` of ``type`` and
-``kwargs``) with a ``meta`` block on every expectation that says how a broken
-rule is reported to a clerk:
+A suite file is GX's own suite JSON (``name``, ``expectations`` of ``type``,
+``kwargs`` and GX's ``severity``) with a ``meta`` block on every expectation that
+says how a broken rule is reported to a clerk:
 
-- ``rule``: a stable identifier stored with every rejection;
-- ``severity``: ``error`` (the file is rejected) or ``warning`` (loaded, reported);
+- ``severity`` (GX's field): ``critical`` rejects the file (our severity ``error``);
+  ``warning`` loads it and reports the problem; ``info`` only records it;
+- ``rule``: a stable identifier stored with every problem;
 - ``column``: the column of the submission the clerk should look at;
 - ``value_column`` (optional): the normalised column holding what was written;
 - ``message``: the explanation.
@@ -26,8 +27,9 @@ import pandas as pd
 from etl.config import load_settings
 from etl.submission import Problem
 
-SEVERITIES = ("error", "warning")
-REQUIRED_META = ("rule", "severity", "column", "message")
+#: GX severity -> what it means for a submission
+SEVERITIES = {"critical": "error", "warning": "warning", "info": "info"}
+REQUIRED_META = ("rule", "column", "message")
 #: rows listed per broken rule; beyond that one summary problem gives the count
 MAX_ROWS_PER_RULE = 200
 
@@ -59,8 +61,10 @@ def check_suite_definition(definition: dict[str, Any], source: str) -> None:
         missing = [k for k in REQUIRED_META if not meta.get(k)]
         if missing:
             raise SuiteDefinitionError(f"{source}: expectation {i} lacks meta {missing}")
-        if meta["severity"] not in SEVERITIES:
-            raise SuiteDefinitionError(f"{source}: expectation {i} has severity {meta['severity']!r}")
+        if expectation.get("severity") not in SEVERITIES:
+            raise SuiteDefinitionError(
+                f"{source}: expectation {i} needs a severity, one of {sorted(SEVERITIES)}"
+            )
         if meta["rule"] in rules:
             raise SuiteDefinitionError(f"{source}: rule {meta['rule']!r} appears twice")
         rules.add(meta["rule"])
@@ -72,9 +76,13 @@ def check_suite_definition(definition: dict[str, Any], source: str) -> None:
 
 @lru_cache(maxsize=1)
 def _context():
+    import logging
+
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX announces the temporary folder of an ephemeral context's docs at INFO, every run.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas("submissions").add_dataframe_asset("submission")
@@ -127,8 +135,10 @@ def run_suite(
 
 
 def _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row) -> list[Problem]:
+    severity = SEVERITIES[str(config.severity.value if hasattr(config.severity, "value") else config.severity)]
+
     def make(row, value, message=meta["message"]):
-        return Problem(file_name, sheet, row, meta["column"], value, meta["rule"], message, meta["severity"])
+        return Problem(file_name, sheet, row, meta["column"], value, meta["rule"], message, severity)
 
     result = outcome.result
     if config.type == "expect_column_distinct_values_to_contain_set":

@@ -1,0 +1,137 @@
+"""Shared fixtures. Warehouse tests run twice: on the embedded DuckDB default and on the
+PostgreSQL server at 127.0.0.1:5432 (a fresh database per test, cloned from a template
+that already holds the schema and reference data)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+# Airflow reads its home at import time: give the test session its own, before anything imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="statwh-airflow-"))
+REPO = Path(__file__).resolve().parent.parent
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from etl.warehouse import make_engine, prepare_warehouse  # noqa: E402
+
+SAMPLE_DIR = REPO / "sample_data" / "landing"
+PG_ADMIN_URL = os.environ.get("STATWH_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+_TEMPLATE_DB = f"statwh_test_template_{os.getpid()}"
+
+_STATWH_VARIABLES = (
+    "STATWH_WAREHOUSE_URL", "STATWH_LANDING_DIR", "STATWH_ARCHIVE_DIR", "STATWH_QUARANTINE_DIR",
+    "STATWH_EXPECTATIONS_DIR", "STATWH_SQL_DIR",
+)
+
+
+def _pg_url(database: str) -> str:
+    return sa.engine.make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _admin():
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A PostgreSQL database with the schema and reference data, cloned by each test."""
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {_TEMPLATE_DB} WITH (FORCE)")
+        conn.exec_driver_sql(f"CREATE DATABASE {_TEMPLATE_DB}")
+    engine = make_engine(_pg_url(_TEMPLATE_DB))
+    prepare_warehouse(engine)
+    engine.dispose()
+    yield _TEMPLATE_DB
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {_TEMPLATE_DB} WITH (FORCE)")
+
+
+@pytest.fixture
+def statwh_home(tmp_path, monkeypatch) -> Path:
+    """A private STATWH_HOME with landing, archive and quarantine folders."""
+    home = tmp_path / "statwh"
+    for name in _STATWH_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STATWH_HOME", str(home))
+    for folder in ("landing", "archive", "quarantine"):
+        (home / folder).mkdir(parents=True)
+    return home
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request, statwh_home, monkeypatch) -> str:
+    if request.param == "duckdb":
+        url = f"duckdb:///{statwh_home / 'statwh.duckdb'}"
+        monkeypatch.setenv("STATWH_WAREHOUSE_URL", url)
+        yield url
+        return
+    template = request.getfixturevalue("pg_template")
+    database = f"statwh_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {database} TEMPLATE {template}")
+    url = _pg_url(database)
+    monkeypatch.setenv("STATWH_WAREHOUSE_URL", url)
+    yield url
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture
+def engine(warehouse_url):
+    engine = make_engine(warehouse_url)
+    prepare_warehouse(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def landing(statwh_home) -> Path:
+    return statwh_home / "landing"
+
+
+@pytest.fixture
+def sample_in_landing(landing) -> list[Path]:
+    """The bundled sample files, copied into the landing folder."""
+    copies = []
+    for path in sorted(SAMPLE_DIR.iterdir()):
+        shutil.copy2(path, landing / path.name)
+        copies.append(landing / path.name)
+    return copies
+
+
+def write_csv(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    session.config._statwh_exitstatus = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """End the test process without interpreter teardown.
+
+    With Great Expectations and duckdb both loaded, duckdb's nanobind bindings print a page of
+    benign "leaked instances" diagnostics at shutdown, after pytest's summary line; CI reads
+    that closing line. pytest has written its summary and cache by now.
+    """
+    status = getattr(config, "_statwh_exitstatus", None)
+    if status is None or os.environ.get("STATWH_TEST_NORMAL_EXIT"):
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
