@@ -58,7 +58,7 @@ def cmd_ingest(args) -> int:
         return 2
     summary = ingest_paths(paths, engine, settings, number_format=args.number_format, progress=_progress)
     print(summary.describe())
-    return 1 if summary.counts["rejected"] else 0
+    return 1 if summary.refused else 0
 
 
 def cmd_run(args) -> int:
@@ -67,7 +67,7 @@ def cmd_run(args) -> int:
     engine, settings = _engine_and_settings()
     summary = run_landing(engine, settings, progress=_progress)
     print(summary.describe())
-    return 1 if summary.counts["rejected"] else 0
+    return 1 if summary.refused else 0
 
 
 def cmd_plan_gap(args) -> int:

@@ -148,6 +148,20 @@ def find_batch_by_checksum(engine: Engine, sha256: str) -> tuple[int, str, str |
     return None if row is None else (int(row[0]), str(row[1]), row[2])
 
 
+def stored_problems(engine: Engine, batch_key: int) -> list[dict]:
+    """The problems recorded for a batch, as :class:`Problem` dicts."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT b.file_name, p.sheet_name, p.source_row, p.column_name, p.value_text, p.rule, p.message, "
+                "p.severity FROM dw.audit_problem AS p JOIN dw.audit_load_batch AS b ON b.batch_key = p.batch_key "
+                "WHERE p.batch_key = :b ORDER BY p.problem_seq"
+            ),
+            {"b": batch_key},
+        ).fetchall()
+    return [Problem(*row).to_dict() for row in rows]
+
+
 def _kept_path(folder: Path, sha256: str, name: str) -> Path:
     return folder / f"{sha256[:16]}_{name}"
 
@@ -185,7 +199,9 @@ def ingest_file(
         elif move and kept_at:
             _keep(path, Path(kept_at), move=True)
         log.info("%s: already processed as batch %s (%s); nothing to do", path.name, batch_key, status)
-        return IngestResult(path.name, "duplicate", batch_key, kept_at=kept_at, duplicate_of_status=status)
+        problems = stored_problems(engine, batch_key) if status == "rejected" else []
+        return IngestResult(path.name, "duplicate", batch_key, problems=problems, kept_at=kept_at,
+                            duplicate_of_status=status)
 
     prepared = prepare_submission(path, number_format=number_format, today=today)  # type: ignore[arg-type]
     if not prepared.accepted:
@@ -321,6 +337,12 @@ class RunSummary:
         return out
 
     @property
+    def refused(self) -> list[IngestResult]:
+        """Files rejected now, or earlier (the same bytes sent again)."""
+        return [r for r in self.results
+                if r.status == "rejected" or (r.status == "duplicate" and r.duplicate_of_status == "rejected")]
+
+    @property
     def rows_new_version(self) -> int:
         return sum(r.rows_new_version for r in self.results)
 
@@ -330,12 +352,12 @@ class RunSummary:
             f"{len(self.results)} files: {c['loaded']} loaded, {c['rejected']} rejected, "
             f"{c['duplicate']} already processed; {self.rows_new_version} new or changed figures"
         ]
-        for r in self.results:
-            if r.status == "rejected":
-                lines.append(f"  rejected {r.file} -> {r.kept_at} (report: {r.kept_at}.report.json)")
-                lines += [f"    {Problem(**p).describe()}" for p in r.problems[:10]]
-                if len(r.problems) > 10:
-                    lines.append(f"    … and {len(r.problems) - 10} more problems")
+        for r in self.refused:
+            when = "rejected" if r.status == "rejected" else f"rejected earlier (batch {r.batch_key})"
+            lines.append(f"  {when}: {r.file} -> {r.kept_at} (report: {r.kept_at}.report.json)")
+            lines += [f"    {Problem(**p).describe()}" for p in r.problems[:10]]
+            if len(r.problems) > 10:
+                lines.append(f"    … and {len(r.problems) - 10} more problems")
         return "\n".join(lines)
 
 

@@ -100,12 +100,8 @@ def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:
 
 def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """``frame``'s columns named in ``schema``, converted to exactly those types."""
-    arrays = []
-    for field in schema:
-        series = frame[field.name]
-        if pa.types.is_string(field.type):
-            series = series.astype(object).where(series.notna(), None)
-        arrays.append(pa.array(series.tolist() if series.dtype == object else series.to_numpy(), type=field.type))
+    # from_pandas: NaN, None and pd.NA all become nulls, nullable integer columns included
+    arrays = [pa.array(frame[field.name], type=field.type, from_pandas=True) for field in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
