@@ -68,10 +68,16 @@ def check_suite_definition(definition: dict[str, Any], source: str) -> None:
         if meta["rule"] in rules:
             raise SuiteDefinitionError(f"{source}: rule {meta['rule']!r} appears twice")
         rules.add(meta["rule"])
-    try:  # GX itself rejects unknown expectation types and unknown or missing kwargs
-        ExpectationSuite(**{k: v for k, v in definition.items() if k != "meta"})
+    try:  # GX itself rejects unknown kwargs and values
+        suite = ExpectationSuite(**{k: v for k, v in definition.items() if k != "meta"})
     except Exception as exc:  # noqa: BLE001 - GX raises many kinds; all mean "bad suite"
         raise SuiteDefinitionError(f"{source}: {exc}") from exc
+    # GX 1.24 logs and *drops* an expectation whose type it does not know: a typo would
+    # silently remove a check. Every expectation must have survived.
+    if len(suite.expectations) != len(definition["expectations"]):
+        known = {e.expectation_type for e in suite.expectations}
+        lost = [e["type"] for e in definition["expectations"] if e["type"] not in known]
+        raise SuiteDefinitionError(f"{source}: unknown expectation type(s) {lost}")
 
 
 @lru_cache(maxsize=1)

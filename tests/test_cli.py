@@ -1,0 +1,84 @@
+"""``statwh`` as a person runs it: real processes, real exit codes, real output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, SAMPLE_DIR, write_csv
+
+PLAN_GAP_KEYS = {"region_code", "indicator_code", "year", "actual", "actual_growth_pct", "target_kind",
+                 "target_value", "planned_level", "attainment_pct", "gap_pp"}
+
+
+def statwh(*args: str, env_home, module: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STATWH_HOME": str(env_home)}
+    command = [sys.executable, "-m", "etl", *args] if module else [str(REPO / ".venv" / "bin" / "statwh"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def loaded_home(statwh_home):
+    done = statwh("ingest", *map(str, sorted(SAMPLE_DIR.iterdir())), env_home=statwh_home)
+    assert done.returncode == 0, done.stderr
+    assert "3 files: 3 loaded, 0 rejected" in done.stdout
+    return statwh_home
+
+
+def test_plan_gap_json_after_ingest(loaded_home):
+    done = statwh("plan-gap", "--year", "2021", "--region", "74", "--format", "json", env_home=loaded_home)
+    assert done.returncode == 0, done.stderr
+    rows = {r["indicator_code"]: r for r in json.loads(done.stdout)}
+    assert all(PLAN_GAP_KEYS <= set(r) for r in rows.values())
+    assert set(rows) == {"IIP", "RETAIL", "EXPORT", "IMPORT", "BOTT_REVENUE", "FAIRS"}
+    assert round(rows["RETAIL"]["attainment_pct"], 1) == 89.1
+    assert round(rows["RETAIL"]["gap_pp"], 1) == -12.6
+    assert round(rows["IIP"]["gap_pp"], 2) == -4.69
+    assert rows["FAIRS"]["target_kind"] == "level" and rows["FAIRS"]["gap_pp"] is None
+
+
+def test_plan_gap_table_in_both_number_conventions(loaded_home):
+    vi = statwh("plan-gap", "--year", "2021", env_home=loaded_home, module=True).stdout
+    en = statwh("plan-gap", "--year", "2021", "--numbers", "en", env_home=loaded_home).stdout
+    retail_vi = next(line for line in vi.splitlines() if "RETAIL" in line)
+    retail_en = next(line for line in en.splitlines() if "RETAIL" in line)
+    for token in ("231.578", "+3,4%", "89,1%", "−12,6"):
+        assert token in retail_vi
+    for token in ("231,578", "+3.4%", "89.1%", "−12.6"):
+        assert token in retail_en
+
+
+def test_rollup_csv(loaded_home):
+    done = statwh("rollup", "--year", "2021", "--region", "83", "--format", "csv", env_home=loaded_home)
+    rows = {r["indicator_code"]: r for r in csv.DictReader(io.StringIO(done.stdout))}
+    assert float(rows["IMPORT"]["annual_value"]) == pytest.approx(900)
+    assert round(float(rows["IMPORT"]["growth_pct"]), 2) == 80.07
+    assert rows["WIND_MW"]["is_complete"] == "True"
+
+
+def test_ingest_exits_non_zero_and_prints_where_the_problems_are(statwh_home, tmp_path):
+    bad = write_csv(tmp_path, "bd_2021-12.csv", "region_code;indicator_code;period;value;unit;status\n"
+                    "74;RETAIL;2021-12;21.000,5;tỷ đồng;official\n74;EXPORT;2021-12;ba nghìn;triệu USD;official\n")
+    done = statwh("ingest", str(bad), env_home=statwh_home)
+    assert done.returncode == 1
+    assert "bd_2021-12.csv, row 3, column 'value'" in done.stdout and "ba nghìn" in done.stdout
+    again = statwh("ingest", str(bad), env_home=statwh_home)     # the same bytes again
+    assert again.returncode == 1
+    assert "rejected earlier" in again.stdout and "row 3, column 'value'" in again.stdout
+    assert "nanobind" not in done.stderr + again.stderr
+
+
+def test_run_takes_the_landing_folder(statwh_home):
+    for path in SAMPLE_DIR.iterdir():
+        (statwh_home / "landing" / path.name).write_bytes(path.read_bytes())
+    done = statwh("run", env_home=statwh_home)
+    assert done.returncode == 0, done.stderr
+    assert "[3/3]" in done.stderr and "3 loaded" in done.stdout
+    batches = statwh("batches", "--format", "json", env_home=statwh_home)
+    assert [b["status"] for b in json.loads(batches.stdout)] == ["loaded"] * 3

@@ -1,0 +1,88 @@
+"""Suites are data checked against a schema; the DDL is one object per file with its grain."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pytest
+
+from etl.reference import load_reference
+from etl.validation import SuiteDefinitionError, check_suite_definition
+from etl.warehouse import sql_files
+from tests.conftest import REPO
+
+SUITES = sorted((REPO / "expectations").glob("*.json"))
+
+
+def test_there_is_a_suite_per_submission_kind():
+    assert {p.stem for p in SUITES} == {"monthly", "monthly_structure", "plan", "plan_structure"}
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
+def test_every_suite_follows_the_schema(path):
+    check_suite_definition(json.loads(path.read_text(encoding="utf-8")), path.name)
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda e: e.update(type="expect_column_values_to_be_in_sett"),          # typo in the type
+        lambda e: e.pop("severity"),                                             # no severity
+        lambda e: e.update(severity="fatal"),                                    # unknown severity
+        lambda e: e["kwargs"].update(colum="region_code"),                       # unknown kwarg
+        lambda e: e["meta"].pop("rule"),                                         # no rule id
+    ],
+)
+def test_a_broken_suite_is_refused(breakage):
+    definition = json.loads((REPO / "expectations" / "monthly.json").read_text(encoding="utf-8"))
+    broken = copy.deepcopy(definition)
+    breakage(broken["expectations"][0])
+    with pytest.raises(SuiteDefinitionError):
+        check_suite_definition(broken, "monthly.json")
+
+
+def test_the_monthly_suite_checks_everything_the_issue_names():
+    rules = {e["meta"]["rule"] for p in SUITES for e in json.loads(p.read_text(encoding="utf-8"))["expectations"]}
+    assert {"required_columns", "known_region_code", "known_indicator_code", "period_format", "period_not_in_future",
+            "unit_allowed_for_indicator", "one_figure_per_region_indicator_month", "flow_not_negative",
+            "percentage_within_0_100", "value_required"} <= rules
+
+
+_CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)",
+                     re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", sql_files(REPO / "warehouse_sql"), ids=lambda p: p.name)
+def test_each_sql_file_creates_one_object_named_like_the_file_and_states_its_grain(path):
+    text = path.read_text(encoding="utf-8")
+    objects = _CREATE.findall(text)
+    assert len(objects) == 1, objects
+    kind, name = objects[0]
+    assert path.stem == name, (path.name, name)
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    assert code.count(";") == 0, "one statement, no terminator (run as is by both dialects)"
+    if kind.upper() in ("TABLE", "VIEW"):
+        assert "Grain:" in text, f"{path.name} must state its grain"
+
+
+def test_reference_data_covers_the_product_catalogue_and_both_maps():
+    ref = load_reference()
+    assert set(ref.indicators.index) == {
+        "IIP", "IIP_MONTH", "IND_OUTPUT", "RETAIL", "EXPORT", "IMPORT", "TRADE_BALANCE", "ELEC_SOLD",
+        "HH_ELECTRIFIED_PCT", "WIND_MW", "BOTT_REVENUE", "FAIRS"}
+    import datetime as dt
+
+    def in_force(day):
+        r = ref.regions
+        return r[(r.valid_from <= day) & r.valid_to.map(lambda d: d is None or d >= day)]
+
+    assert len(in_force(dt.date(2025, 6, 30))) == 63
+    assert len(in_force(dt.date(2025, 7, 1))) == 34
+    old = in_force(dt.date(2021, 1, 1)).set_index("region_code")
+    assert old.at["74", "name_vi"] == "Bình Dương" and old.at["83", "name_vi"] == "Bến Tre"
+    crosswalk = dict(zip(ref.crosswalk.from_region_code, ref.crosswalk.to_region_code))
+    assert crosswalk["74"] == crosswalk["77"] == crosswalk["79"] == "79"
+    assert crosswalk["83"] == crosswalk["84"] == crosswalk["86"] == "86"
+    assert ref.canonical_unit("Tỷ Đồng") == "tỷ đồng" and ref.conversion_factor("tỷ USD", "EXPORT") == 1000
