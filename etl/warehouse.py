@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import io
 import uuid
 from collections.abc import Iterable
@@ -47,20 +48,59 @@ def make_engine(url: str | None = None) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def sql_files(sql_dir: Path | None = None) -> list[Path]:
-    """The DDL files in the order they must run: layer folders, then file names."""
+def sql_files(sql_dir: Path | None = None, dialect: str | None = None) -> list[Path]:
+    """The DDL files in the order they must run: layer folders, then file names.
+
+    ``name.<dialect>.sql`` files run only on that dialect (e.g. roles and grants, which
+    only PostgreSQL has); all other files run everywhere. ``dialect=None`` lists all.
+    """
     sql_dir = sql_dir or load_settings().sql_dir
-    return sorted(sql_dir.glob("*/*.sql"))
+    files = sorted(sql_dir.glob("*/*.sql"))
+    if dialect is None:
+        return files
+    return [p for p in files if len(p.suffixes) < 2 or p.suffixes[-2] not in (".postgresql", ".duckdb")
+            or p.suffixes[-2] == f".{dialect}"]
 
 
-def apply_schema(engine: Engine, sql_dir: Path | None = None) -> int:
-    """Create every schema object that does not exist yet (and replace the views)."""
-    files = sql_files(sql_dir)
+def schema_checksum(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _applied_checksum(engine: Engine) -> str | None:
+    if not sa.inspect(engine).has_table("meta_schema_version", schema="dw"):
+        return None
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT ddl_sha256 FROM dw.meta_schema_version ORDER BY applied_at DESC, ddl_sha256 LIMIT 1"
+        ).scalar()
+
+
+def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = False) -> int:
+    """Create every schema object that does not exist yet (and replace the views).
+
+    Skipped when the files are the ones last applied (their checksum is recorded), so the
+    pipeline can run as a role without DDL rights. Returns the number of files run.
+    """
+    files = sql_files(sql_dir, engine.dialect.name)
+    checksum = schema_checksum(files)
+    if not force and _applied_checksum(engine) == checksum:
+        return 0
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         for path in files:
             # Straight to the driver, without parameters: a '%' in a comment is not a placeholder.
             raw.execute(path.read_text(encoding="utf-8"))
+        conn.execute(
+            sa.text("DELETE FROM dw.meta_schema_version WHERE ddl_sha256 = :sha"), {"sha": checksum}
+        )
+        conn.execute(
+            sa.text("INSERT INTO dw.meta_schema_version (ddl_sha256, file_count, applied_at) "
+                    "VALUES (:sha, :n, :at)"),
+            {"sha": checksum, "n": len(files), "at": utc_now()},
+        )
     return len(files)
 
 

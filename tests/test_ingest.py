@@ -197,3 +197,23 @@ def test_incremental_rollups_equal_a_full_rebuild(engine, landing, sample_in_lan
     incremental = without_lineage()
     rebuild_rollups(engine)
     assert without_lineage() == incremental
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_a_constraint_violation_in_the_last_rows_rolls_the_whole_batch_back(engine, landing, sample_in_landing):
+    """Issue 3: the database refuses the file's final month (December 2022) while the rows
+    before it are already written inside the transaction; nothing of the batch remains."""
+    plans = [p for p in sample_in_landing if "plan" in p.name]
+    ingest_paths(plans, engine)
+    before = table_contents(engine, WAREHOUSE_TABLES)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE dw.fct_monthly_figure_version "
+                             "ADD CONSTRAINT no_december_2022 CHECK (month_key < 202212)")
+    bd = next(p for p in sample_in_landing if p.name.startswith("74_"))
+    with pytest.raises(sa.exc.IntegrityError, match="no_december_2022"):
+        ingest_file(bd, engine, move=True)
+    assert table_contents(engine, WAREHOUSE_TABLES) == before
+    assert bd.exists()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE dw.fct_monthly_figure_version DROP CONSTRAINT no_december_2022")
+    assert ingest_file(bd, engine, move=True).status == "loaded"         # the retry succeeds

@@ -54,7 +54,11 @@ _CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE)
                      re.IGNORECASE)
 
 
-@pytest.mark.parametrize("path", sql_files(REPO / "warehouse_sql"), ids=lambda p: p.name)
+OBJECT_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name != "90_access"]
+ACCESS_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name == "90_access"]
+
+
+@pytest.mark.parametrize("path", OBJECT_FILES, ids=lambda p: p.name)
 def test_each_sql_file_creates_one_object_named_like_the_file_and_states_its_grain(path):
     text = path.read_text(encoding="utf-8")
     objects = _CREATE.findall(text)
@@ -65,6 +69,21 @@ def test_each_sql_file_creates_one_object_named_like_the_file_and_states_its_gra
     assert code.count(";") == 0, "one statement, no terminator (run as is by both dialects)"
     if kind.upper() in ("TABLE", "VIEW"):
         assert "Grain:" in text, f"{path.name} must state its grain"
+
+
+@pytest.mark.parametrize("path", ACCESS_FILES, ids=lambda p: p.name)
+def test_access_files_are_one_block_per_dialect_stating_their_grants(path):
+    text = path.read_text(encoding="utf-8")
+    assert path.suffixes[-2] in (".postgresql", ".duckdb")
+    assert "Grants:" in text
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines()).strip()
+    assert code.startswith("DO $grants$") and code.endswith("$grants$")
+
+
+def test_dialect_specific_files_run_only_on_their_dialect():
+    every = sql_files(REPO / "warehouse_sql")
+    assert set(every) - set(sql_files(REPO / "warehouse_sql", "duckdb")) == set(ACCESS_FILES)
+    assert set(sql_files(REPO / "warehouse_sql", "postgresql")) == set(every)
 
 
 def test_reference_data_covers_the_product_catalogue_and_both_maps():
