@@ -4,7 +4,8 @@
     statwh ingest PATH...                ingest files (exit 1 if any was rejected)
     statwh run                           the nightly pipeline over the landing folder
     statwh plan-gap --year 2021          actual against plan
-    statwh rollup --year 2021            annual rollups and growth
+    statwh rollup --year 2021            annual rollups and growth (both take --as-of DATE)
+    statwh revisions [--year 2021]       revisions from first report to latest
     statwh batches [--last N]            the files processed most recently
     statwh sample [--to DIR]             write the bundled sample files
     statwh rebuild                       recompute every rollup from the current figures
@@ -74,7 +75,7 @@ def cmd_plan_gap(args) -> int:
     from etl.queries import plan_gap, render_plan_gap
 
     engine, _ = _engine_and_settings()
-    print(render_plan_gap(plan_gap(engine, args.year, args.region), args.format, args.numbers))
+    print(render_plan_gap(plan_gap(engine, args.year, args.region, _as_of(args)), args.format, args.numbers))
     return 0
 
 
@@ -82,7 +83,21 @@ def cmd_rollup(args) -> int:
     from etl.queries import annual_rollup, render_rollup
 
     engine, _ = _engine_and_settings()
-    print(render_rollup(annual_rollup(engine, args.year, args.region), args.format, args.numbers))
+    print(render_rollup(annual_rollup(engine, args.year, args.region, _as_of(args)), args.format, args.numbers))
+    return 0
+
+
+def _as_of(args):
+    from etl.queries import as_of_instant
+
+    return as_of_instant(args.as_of) if args.as_of else None
+
+
+def cmd_revisions(args) -> int:
+    from etl.queries import REVISION_TABLE, render, revision_summary
+
+    engine, _ = _engine_and_settings()
+    print(render(revision_summary(engine, args.year), args.format, REVISION_TABLE, args.numbers))
     return 0
 
 
@@ -136,7 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=("table", "csv", "json"), default="table")
         p.add_argument("--numbers", choices=("vi", "en"), default="vi",
                        help="number convention of the table (default vi: 231.578,5)")
+        p.add_argument("--as-of", metavar="DATE",
+                       help="answer with what the warehouse knew then: a date (end of that day, "
+                            "Vietnam time) or an ISO date-time")
         p.set_defaults(func=func)
+
+    revisions = sub.add_parser("revisions", help="how much first reports were revised")
+    revisions.add_argument("--year", type=int)
+    revisions.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    revisions.add_argument("--numbers", choices=("vi", "en"), default="vi")
+    revisions.set_defaults(func=cmd_revisions)
 
     batches = sub.add_parser("batches", help="the files processed most recently")
     batches.add_argument("--last", type=int, default=20)

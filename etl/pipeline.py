@@ -70,8 +70,15 @@ JOIN dw.dim_region AS r
   ON r.region_code = s.region_code
  AND r.valid_from <= s.period_start AND (r.valid_to IS NULL OR s.period_start <= r.valid_to)
 JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
-LEFT JOIN dw.v_monthly_figure_current AS c
+LEFT JOIN (  -- the latest version of each figure of the months in this file (not all history)
+    SELECT v.region_key, v.indicator_key, v.month_key, v.batch_key, v.value, v.status,
+           ROW_NUMBER() OVER (PARTITION BY v.region_key, v.indicator_key, v.month_key
+                              ORDER BY v.batch_key DESC) AS version_rank
+    FROM dw.fct_monthly_figure_version AS v
+    WHERE v.month_key IN (SELECT DISTINCT month_key FROM staging.stg_monthly_figure WHERE batch_key = :batch_key)
+) AS c
   ON c.region_key = r.region_key AND c.indicator_key = i.indicator_key AND c.month_key = s.month_key
+ AND c.version_rank = 1
 WHERE s.batch_key = :batch_key
   AND (c.batch_key IS NULL OR c.value <> s.value OR c.status <> s.status)
 """
@@ -185,9 +192,14 @@ def ingest_file(
     run_id: str = "cli",
     number_format: str | None = None,
     today: dt.date | None = None,
+    recorded_at: dt.datetime | None = None,
 ) -> IngestResult:
     """Process one submission file; see the module docstring. ``move`` takes it out of
-    the landing folder (the pipeline), otherwise it is copied (files named on the CLI)."""
+    the landing folder (the pipeline), otherwise it is copied (files named on the CLI).
+
+    ``recorded_at`` (UTC) overrides when the warehouse learnt the figures — for loading an
+    archive of past submissions in the order they arrived; it must not go back in time.
+    """
     settings = settings or load_settings()
     path = Path(path)
     sha256 = file_sha256(path)
@@ -205,8 +217,8 @@ def ingest_file(
 
     prepared = prepare_submission(path, number_format=number_format, today=today)  # type: ignore[arg-type]
     if not prepared.accepted:
-        return _reject(prepared, engine, settings, move=move, run_id=run_id)
-    return _load(prepared, engine, settings, move=move, run_id=run_id)
+        return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+    return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
 
 
 def _record_batch(conn: Connection, prepared: PreparedSubmission, batch_key: int, status: str,
@@ -245,9 +257,9 @@ def _record_batch(conn: Connection, prepared: PreparedSubmission, batch_key: int
 
 
 def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
-            run_id: str) -> IngestResult:
+            run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     kept_at = _kept_path(settings.quarantine_dir, prepared.sha256, prepared.path.name)
-    recorded_at = utc_now()
+    recorded_at = recorded_at or utc_now()
     with engine.begin() as conn:
         batch_key = next_batch_key(conn)
         _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run_id, recorded_at)
@@ -273,10 +285,10 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
 
 
 def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
-          run_id: str) -> IngestResult:
+          run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     assert prepared.frame is not None and prepared.kind is not None
     kept_at = _kept_path(settings.archive_dir, prepared.sha256, prepared.path.name)
-    recorded_at = utc_now()
+    recorded_at = recorded_at or utc_now()
     table, schema = _STAGING[prepared.kind]
     with engine.begin() as conn:  # the whole batch is one transaction
         batch_key = next_batch_key(conn)
@@ -293,6 +305,7 @@ def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, m
             conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
             new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
+            prepared.problems += large_revisions(conn, batch_key, prepared)
         else:
             conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})
@@ -308,6 +321,51 @@ def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, m
     return IngestResult(prepared.path.name, "loaded", batch_key, prepared.kind, prepared.rows_in_file,
                         new_versions, staged - new_versions,
                         problems=[p.to_dict() for p in prepared.problems], kept_at=str(kept_at))
+
+
+_REVISED_BY_BATCH = """
+SELECT i.indicator_code, f.source_row, f.value_reported, f.value, p.value AS previous_value
+FROM dw.fct_monthly_figure_version AS f
+JOIN dw.dim_indicator AS i ON i.indicator_key = f.indicator_key
+JOIN dw.fct_monthly_figure_version AS p
+  ON p.region_key = f.region_key AND p.indicator_key = f.indicator_key AND p.month_key = f.month_key
+ AND p.batch_key = (SELECT MAX(q.batch_key) FROM dw.fct_monthly_figure_version AS q
+                    WHERE q.region_key = f.region_key AND q.indicator_key = f.indicator_key
+                      AND q.month_key = f.month_key AND q.batch_key < f.batch_key)
+WHERE f.batch_key = :batch_key AND f.value <> p.value
+ORDER BY f.source_row
+"""
+
+
+def load_revision_policy(path: Path | None = None) -> tuple[float, dict[str, float]]:
+    """(default threshold, per-indicator thresholds) in absolute % from expectations/revision_policy.json."""
+    from etl.reference import load_reference
+
+    path = path or load_settings().expectations_dir / "revision_policy.json"
+    policy = json.loads(path.read_text(encoding="utf-8"))
+    per_indicator = {k: float(v) for k, v in policy.get("max_abs_revision_pct", {}).items()}
+    unknown = set(per_indicator) - set(load_reference().indicators.index)
+    if unknown:
+        raise ValueError(f"{path.name}: unknown indicator codes {sorted(unknown)}")
+    return float(policy["default_max_abs_revision_pct"]), per_indicator
+
+
+def large_revisions(conn: Connection, batch_key: int, prepared: PreparedSubmission) -> list[Problem]:
+    """Warnings for figures this batch revised by more than the policy allows."""
+    default, per_indicator = load_revision_policy()
+    problems = []
+    for code, row, reported, value, previous in conn.execute(sa.text(_REVISED_BY_BATCH), {"batch_key": batch_key}):
+        change = (value - previous) / abs(previous) * 100 if previous else float("inf")
+        limit = per_indicator.get(code, default)
+        if abs(change) > limit:
+            problems.append(Problem(
+                prepared.path.name, prepared.sheet, int(row), "value", f"{reported:g}",
+                "revision_exceeds_threshold",
+                f"{code} revised by {change:+.2f}% (from {previous:g} to {value:g}); the policy allows ±{limit:g}%",
+                "warning"))
+    if problems:
+        log.warning("%s: %d revisions beyond the policy", prepared.path.name, len(problems))
+    return problems
 
 
 def _count(conn: Connection, table: str, batch_key: int) -> int:

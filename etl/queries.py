@@ -4,6 +4,7 @@ read from the ``analytics`` views and rendered as a table, CSV or JSON."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -26,9 +27,34 @@ ROLLUP_COLUMNS = (
 )
 
 
-def _select(engine: Engine, view: str, columns: Sequence[str], year: int, region: str | None) -> pd.DataFrame:
-    sql = f"SELECT {', '.join(columns)} FROM {view} WHERE year = :year"
-    params: dict[str, object] = {"year": year}
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+def as_of_instant(text: str) -> dt.datetime:
+    """The UTC instant an ``--as-of`` value means.
+
+    A date (``2022-02-15``) means the end of that day in Vietnam (UTC+7): what the warehouse
+    knew when the day was over. A date-time is taken as given (UTC when it has no offset).
+    """
+    if len(text) == 10:
+        day = dt.date.fromisoformat(text)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=VIETNAM)
+        return end.astimezone(dt.UTC).replace(tzinfo=None)
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def _select(engine: Engine, view: str, columns: Sequence[str], year: int, region: str | None,
+            as_of: dt.datetime | None = None) -> pd.DataFrame:
+    if as_of is None:
+        sql = f"SELECT {', '.join(columns)} FROM {view} WHERE year = :year"
+        params: dict[str, object] = {"year": year}
+    else:  # the history view, restricted to the rows the warehouse held at that instant
+        sql = (f"SELECT {', '.join(columns)} FROM {view}_history WHERE year = :year "
+               "AND known_from <= :as_of AND (known_until IS NULL OR known_until > :as_of)")
+        params = {"year": year, "as_of": as_of}
     if region:
         sql += " AND region_code = :region"
         params["region"] = region
@@ -38,14 +64,33 @@ def _select(engine: Engine, view: str, columns: Sequence[str], year: int, region
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def plan_gap(engine: Engine, year: int, region: str | None = None) -> pd.DataFrame:
-    """One row per plan target in force for ``year`` (optionally one region)."""
-    return _select(engine, "analytics.v_plan_gap", PLAN_GAP_COLUMNS, year, region)
+def plan_gap(engine: Engine, year: int, region: str | None = None, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """One row per plan target in force for ``year`` (optionally one region), as known now
+    or, with ``as_of`` (UTC), as the warehouse knew it then."""
+    return _select(engine, "analytics.v_plan_gap", PLAN_GAP_COLUMNS, year, region, as_of)
 
 
-def annual_rollup(engine: Engine, year: int, region: str | None = None) -> pd.DataFrame:
-    """One row per region x indicator with figures in ``year``."""
-    return _select(engine, "analytics.v_annual_rollup", ROLLUP_COLUMNS, year, region)
+def annual_rollup(engine: Engine, year: int, region: str | None = None,
+                  as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """One row per region x indicator with figures in ``year``, now or as known at ``as_of``."""
+    return _select(engine, "analytics.v_annual_rollup", ROLLUP_COLUMNS, year, region, as_of)
+
+
+REVISION_COLUMNS = ("indicator_code", "department_code", "year", "figures_reported_again", "figures_changed",
+                    "mean_abs_revision_pct", "bias_pct", "max_abs_revision_pct")
+
+
+def revision_summary(engine: Engine, year: int | None = None) -> pd.DataFrame:
+    """Revisions from first report to latest, per indicator x department x year."""
+    sql = f"SELECT {', '.join(REVISION_COLUMNS)} FROM analytics.v_revision_summary"
+    params: dict[str, object] = {}
+    if year is not None:
+        sql += " WHERE year = :year"
+        params["year"] = year
+    sql += " ORDER BY year, indicator_code, department_code"
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(sql), params)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -188,4 +233,16 @@ BATCH_TABLE = (
     ("problems", "problem_count", None),
     ("run", "pipeline_run_id", None),
     ("recorded (UTC)", "recorded_at", None),
+)
+
+
+REVISION_TABLE = (
+    ("indicator", "indicator_code", None),
+    ("department", "department_code", None),
+    ("year", "year", None),
+    ("re-sent", "figures_reported_again", None),
+    ("changed", "figures_changed", None),
+    ("mean |rev|", "mean_abs_revision_pct", _pct(2)),
+    ("bias", "bias_pct", _pct(2, sign=True)),
+    ("max |rev|", "max_abs_revision_pct", _pct(2)),
 )

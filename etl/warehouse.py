@@ -12,6 +12,7 @@ import calendar
 import datetime as dt
 import hashlib
 import io
+import re
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -70,12 +71,15 @@ def schema_checksum(files: list[Path]) -> str:
 
 
 def _applied_checksum(engine: Engine) -> str | None:
-    if not sa.inspect(engine).has_table("meta_schema_version", schema="dw"):
-        return None
     with engine.connect() as conn:
+        if not _column_types(conn, "dw.meta_schema_version"):
+            return None
         return conn.exec_driver_sql(
             "SELECT ddl_sha256 FROM dw.meta_schema_version ORDER BY applied_at DESC, ddl_sha256 LIMIT 1"
         ).scalar()
+
+
+_VIEW_NAME = re.compile(r"CREATE\s+OR\s+REPLACE\s+VIEW\s+([\w.]+)", re.IGNORECASE)
 
 
 def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = False) -> int:
@@ -88,8 +92,14 @@ def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = F
     checksum = schema_checksum(files)
     if not force and _applied_checksum(engine) == checksum:
         return 0
+    views = [_VIEW_NAME.search(p.read_text(encoding="utf-8")) for p in files]
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
+        # Views are re-created from scratch (dependents first), so a definition may change
+        # its columns; tables are only created when missing.
+        for match in reversed(views):
+            if match:
+                raw.execute(f"DROP VIEW IF EXISTS {match.group(1)}")
         for path in files:
             # Straight to the driver, without parameters: a '%' in a comment is not a placeholder.
             raw.execute(path.read_text(encoding="utf-8"))
@@ -292,40 +302,80 @@ ROLLUP_FACTS: tuple[tuple[str, str], ...] = (
     ("dw.fct_annual_rollup", "dw.calc_annual_rollup"),
     ("dw.fct_plan_gap", "dw.calc_plan_gap"),
 )
-_TOUCHED = (
-    "(region_key, indicator_key, year) IN "
-    "(SELECT region_key, indicator_key, year FROM staging.stg_touched_key WHERE batch_key = :batch_key)"
+_LINEAGE = ("computed_by_batch_key", "known_from", "superseded_by_batch_key", "known_until")
+_TOUCHED_ROW = (
+    "EXISTS (SELECT 1 FROM staging.stg_touched_key AS t WHERE t.region_key = f.region_key "
+    "AND t.indicator_key = f.indicator_key AND t.year = f.year)"
 )
 
 
-def _columns(conn: Connection, relation: str) -> list[str]:
-    return list(conn.exec_driver_sql(f"SELECT * FROM {relation} WHERE 1 = 0").keys())
+def _column_types(conn: Connection, relation: str) -> dict[str, str]:
+    """Column name -> SQL type name, from information_schema (portable; SQLAlchemy's
+    inspector does not work on DuckDB through duckdb-engine 0.17)."""
+    schema, name = relation.split(".")
+    rows = conn.execute(
+        sa.text("SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"),
+        {"s": schema, "t": name},
+    ).fetchall()
+    return {r[0]: str(r[1]).lower() for r in rows}
+
+
+def _same_row(columns: dict[str, str]) -> str:
+    """SQL saying row f of a fact equals row c of its definition. Floating-point columns
+    match within 1e-9 relative: a re-computed sum may differ in its last bits."""
+    tests = []
+    for name, sql_type in columns.items():
+        if "double" in sql_type or "float" in sql_type or "real" in sql_type:
+            tests.append(f"(f.{name} = c.{name} OR (f.{name} IS NULL AND c.{name} IS NULL) OR "
+                         f"ABS(f.{name} - c.{name}) <= 1e-9 * (1 + ABS(c.{name})))")
+        else:
+            tests.append(f"f.{name} IS NOT DISTINCT FROM c.{name}")
+    return " AND ".join(tests)
 
 
 def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) -> dict[str, int]:
-    """Recompute the rollup facts for the keys in ``staging.stg_touched_key`` of this batch.
+    """Bring the rollup facts up to date for the keys in ``staging.stg_touched_key``.
 
-    Set-based: one DELETE and one INSERT ... SELECT per fact. Rows of other keys are
-    not rewritten (their ``computed_by_batch_key`` stays as it was).
+    Set-based, per fact: the current rows of touched keys that the batch changes (or that
+    no longer exist) are closed (``superseded_by_batch_key``, ``known_until``), and rows
+    that are new or different are inserted. Unchanged rows, and every row of other keys,
+    are left exactly as they were, so history answers "what did we know on date D".
+    Returns the number of rows inserted per fact.
     """
     written = {}
     for fact, definition in ROLLUP_FACTS:
-        columns = [c for c in _columns(conn, fact) if c not in ("computed_by_batch_key", "computed_at")]
+        columns = {c: t for c, t in _column_types(conn, fact).items() if c not in _LINEAGE}
         listed = ", ".join(columns)
-        conn.execute(sa.text(f"DELETE FROM {fact} WHERE {_TOUCHED}"), {"batch_key": batch_key})
+        same = _same_row(columns)
+        params = {"batch_key": batch_key, "computed_at": computed_at}
+        conn.execute(
+            sa.text(
+                f"UPDATE {fact} AS f SET superseded_by_batch_key = :batch_key, known_until = :computed_at "
+                f"WHERE f.known_until IS NULL AND {_TOUCHED_ROW} "
+                f"AND NOT EXISTS (SELECT 1 FROM {definition} AS c WHERE {same})"
+            ),
+            params,
+        )
         result = conn.execute(
             sa.text(
-                f"INSERT INTO {fact} ({listed}, computed_by_batch_key, computed_at) "
-                f"SELECT {listed}, :batch_key, :computed_at FROM {definition} WHERE {_TOUCHED}"
+                f"INSERT INTO {fact} ({listed}, computed_by_batch_key, known_from) "
+                f"SELECT {', '.join('c.' + c for c in columns)}, :batch_key, :computed_at "
+                f"FROM {definition} AS c "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {fact} AS f WHERE f.known_until IS NULL AND {same})"
             ),
-            {"batch_key": batch_key, "computed_at": computed_at},
+            params,
         )
         written[fact] = result.rowcount
     return written
 
 
 def rebuild_rollups(engine: Engine) -> dict[str, int]:
-    """Recompute every rollup from the current figures (a repair tool; batches refresh incrementally)."""
+    """Recompute every rollup from the figures (a repair tool: batches refresh incrementally).
+
+    Goes through the same refresh as a batch, for every key, so rows that are already
+    right stay untouched and only wrong or missing ones are replaced.
+    """
     computed_at = utc_now()
     with engine.begin() as conn:
         batch_key = next_batch_key(conn)
@@ -334,12 +384,12 @@ def rebuild_rollups(engine: Engine) -> dict[str, int]:
                 "INSERT INTO staging.stg_touched_key (batch_key, region_key, indicator_key, year) "
                 "SELECT DISTINCT :batch_key, f.region_key, f.indicator_key, m.year "
                 "FROM dw.fct_monthly_figure_version AS f JOIN dw.dim_month AS m ON m.month_key = f.month_key "
-                "UNION SELECT :batch_key, region_key, indicator_key, year FROM dw.fct_plan_target_version"
+                "UNION SELECT :batch_key, region_key, indicator_key, year FROM dw.fct_plan_target_version "
+                "UNION SELECT :batch_key, region_key, indicator_key, year FROM dw.fct_annual_rollup "
+                "WHERE known_until IS NULL"
             ),
             {"batch_key": batch_key},
         )
-        for fact, _ in ROLLUP_FACTS:  # also drop rows whose figures no longer exist
-            conn.exec_driver_sql(f"DELETE FROM {fact}")
         written = refresh_rollups(conn, batch_key, computed_at)
         conn.execute(sa.text("DELETE FROM staging.stg_touched_key WHERE batch_key = :b"), {"b": batch_key})
     return written

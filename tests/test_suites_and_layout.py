@@ -13,7 +13,8 @@ from etl.validation import SuiteDefinitionError, check_suite_definition
 from etl.warehouse import sql_files
 from tests.conftest import REPO
 
-SUITES = sorted((REPO / "expectations").glob("*.json"))
+SUITES = sorted(p for p in (REPO / "expectations").glob("*.json")
+                if "expectations" in json.loads(p.read_text(encoding="utf-8")))
 
 
 def test_there_is_a_suite_per_submission_kind():
@@ -43,6 +44,13 @@ def test_a_broken_suite_is_refused(breakage):
         check_suite_definition(broken, "monthly.json")
 
 
+def test_the_revision_policy_is_valid_and_names_known_indicators():
+    from etl.pipeline import load_revision_policy
+
+    default, per_indicator = load_revision_policy(REPO / "expectations" / "revision_policy.json")
+    assert default > 0 and per_indicator["IIP"] < default
+
+
 def test_the_monthly_suite_checks_everything_the_issue_names():
     rules = {e["meta"]["rule"] for p in SUITES for e in json.loads(p.read_text(encoding="utf-8"))["expectations"]}
     assert {"required_columns", "known_region_code", "known_indicator_code", "period_format", "period_not_in_future",
@@ -50,7 +58,7 @@ def test_the_monthly_suite_checks_everything_the_issue_names():
             "percentage_within_0_100", "value_required"} <= rules
 
 
-_CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)",
+_CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)",
                      re.IGNORECASE)
 
 
@@ -64,7 +72,8 @@ def test_each_sql_file_creates_one_object_named_like_the_file_and_states_its_gra
     objects = _CREATE.findall(text)
     assert len(objects) == 1, objects
     kind, name = objects[0]
-    assert path.stem == name, (path.name, name)
+    stem = path.name.removesuffix(".sql").removesuffix(".postgresql").removesuffix(".duckdb")
+    assert stem == name or (kind.upper() == "INDEX" and stem.endswith("." + name)), (path.name, name)
     code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
     assert code.count(";") == 0, "one statement, no terminator (run as is by both dialects)"
     if kind.upper() in ("TABLE", "VIEW"):
@@ -82,7 +91,9 @@ def test_access_files_are_one_block_per_dialect_stating_their_grants(path):
 
 def test_dialect_specific_files_run_only_on_their_dialect():
     every = sql_files(REPO / "warehouse_sql")
-    assert set(every) - set(sql_files(REPO / "warehouse_sql", "duckdb")) == set(ACCESS_FILES)
+    postgres_only = {p for p in every if p.name.endswith(".postgresql.sql")}
+    assert postgres_only >= set(ACCESS_FILES)
+    assert set(every) - set(sql_files(REPO / "warehouse_sql", "duckdb")) == postgres_only
     assert set(sql_files(REPO / "warehouse_sql", "postgresql")) == set(every)
 
 

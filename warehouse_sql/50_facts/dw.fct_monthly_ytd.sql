@@ -2,7 +2,10 @@
 -- Grain: one row per region x indicator x month with a current figure.
 -- Materialised from dw.calc_monthly_ytd, recomputed per batch only for the
 -- (region, indicator, year) keys the batch touched (and the following year).
--- Keys: region_key, indicator_key, month_key; computed_by_batch_key = lineage.
+-- Keys: region_key, indicator_key, month_key, computed_by_batch_key.
+-- History: a batch that changes a row closes it (superseded_by_batch_key, known_until) and
+-- adds the new one; unchanged rows are left alone. Current rows have known_until NULL;
+-- 'what was known at T' is known_from <= T AND (known_until IS NULL OR known_until > T).
 CREATE TABLE IF NOT EXISTS dw.fct_monthly_ytd (
     region_key             BIGINT NOT NULL,
     indicator_key          BIGINT NOT NULL,
@@ -18,7 +21,9 @@ CREATE TABLE IF NOT EXISTS dw.fct_monthly_ytd (
     ytd_value_prev_year    DOUBLE PRECISION,  -- same period last year
     growth_month_pct       DOUBLE PRECISION,  -- vs same month last year, % (index: value - 100)
     growth_ytd_pct         DOUBLE PRECISION,  -- vs same period last year, %
-    computed_by_batch_key  BIGINT NOT NULL,
-    computed_at            TIMESTAMP NOT NULL,
-    PRIMARY KEY (region_key, indicator_key, month_key)
+    computed_by_batch_key  BIGINT NOT NULL,     -- the batch that computed this row
+    known_from             TIMESTAMP NOT NULL,  -- UTC: when the warehouse first held this row
+    superseded_by_batch_key BIGINT,             -- the batch that replaced it; NULL = current
+    known_until            TIMESTAMP,           -- UTC: when it was replaced; NULL = current
+    PRIMARY KEY (region_key, indicator_key, month_key, computed_by_batch_key)
 )

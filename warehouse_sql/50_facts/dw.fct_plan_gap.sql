@@ -3,7 +3,10 @@
 -- Growth target: planned_level = last year's actual x (1 + target/100) (for an index:
 -- 100 + target); gap_pp = actual growth - target growth. Level target: planned_level =
 -- target. Both: attainment_pct = actual / planned_level x 100, gap_level = actual - planned.
--- Keys: region_key, indicator_key, year; computed_by_batch_key = lineage.
+-- Keys: region_key, indicator_key, year, computed_by_batch_key.
+-- History: a batch that changes a row closes it (superseded_by_batch_key, known_until) and
+-- adds the new one; unchanged rows are left alone. Current rows have known_until NULL;
+-- 'what was known at T' is known_from <= T AND (known_until IS NULL OR known_until > T).
 CREATE TABLE IF NOT EXISTS dw.fct_plan_gap (
     region_key             BIGINT NOT NULL,
     indicator_key          BIGINT NOT NULL,
@@ -18,7 +21,9 @@ CREATE TABLE IF NOT EXISTS dw.fct_plan_gap (
     attainment_pct         DOUBLE PRECISION,
     gap_pp                 DOUBLE PRECISION,   -- growth targets only, percentage points
     gap_level              DOUBLE PRECISION,   -- actual - planned_level, canonical unit
-    computed_by_batch_key  BIGINT NOT NULL,
-    computed_at            TIMESTAMP NOT NULL,
-    PRIMARY KEY (region_key, indicator_key, year)
+    computed_by_batch_key  BIGINT NOT NULL,     -- the batch that computed this row
+    known_from             TIMESTAMP NOT NULL,  -- UTC: when the warehouse first held this row
+    superseded_by_batch_key BIGINT,             -- the batch that replaced it; NULL = current
+    known_until            TIMESTAMP,           -- UTC: when it was replaced; NULL = current
+    PRIMARY KEY (region_key, indicator_key, year, computed_by_batch_key)
 )

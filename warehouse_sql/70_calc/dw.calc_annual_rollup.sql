@@ -1,20 +1,40 @@
 -- calc_annual_rollup
--- Grain: one row per region x indicator x year with a current figure (the definition
--- that dw.fct_annual_rollup materialises; filter it by (region, indicator, year)).
+-- Grain: one row per region x indicator x year with a current figure, for the keys in
+-- staging.stg_touched_key (the batch in this transaction; empty outside a batch). It
+-- defines dw.fct_annual_rollup. Keys are applied before the window functions.
 -- year_rule 'sum' needs all 12 months; 'last' and 'december_cumulative' need December;
 -- 'none' (a monthly index such as IIP_MONTH) has no annual value.
 CREATE OR REPLACE VIEW dw.calc_annual_rollup AS
-WITH source AS (
+WITH touched AS (
+    SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
+),
+needed AS (  -- the touched years and the years before them (growth)
+    SELECT region_key, indicator_key, year FROM touched
+    UNION
+    SELECT region_key, indicator_key, year - 1 FROM touched
+),
+versions AS (
     SELECT
-        c.region_key, c.indicator_key, m.year, m.month, c.value, i.kind, i.year_rule,
-        LAST_VALUE(c.value) OVER (
-            PARTITION BY c.region_key, c.indicator_key, m.year
-            ORDER BY m.month
+        f.region_key, f.indicator_key, m.year, m.month, f.value,
+        ROW_NUMBER() OVER (
+            PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
+        ) AS version_rank
+    FROM dw.fct_monthly_figure_version AS f
+    JOIN dw.dim_month AS m ON m.month_key = f.month_key
+    JOIN needed AS n
+      ON n.region_key = f.region_key AND n.indicator_key = f.indicator_key AND n.year = m.year
+),
+source AS (
+    SELECT
+        v.region_key, v.indicator_key, v.year, v.month, v.value, i.kind, i.year_rule,
+        LAST_VALUE(v.value) OVER (
+            PARTITION BY v.region_key, v.indicator_key, v.year
+            ORDER BY v.month
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) AS latest_value
-    FROM dw.v_monthly_figure_current AS c
-    JOIN dw.dim_month AS m ON m.month_key = c.month_key
-    JOIN dw.dim_indicator AS i ON i.indicator_key = c.indicator_key
+    FROM versions AS v
+    JOIN dw.dim_indicator AS i ON i.indicator_key = v.indicator_key
+    WHERE v.version_rank = 1
 ),
 per_year AS (
     SELECT
@@ -63,6 +83,8 @@ SELECT
         ELSE cur.annual_value / NULLIF(prev.annual_value, 0) * 100 - 100
     END AS growth_pct
 FROM annual AS cur
+JOIN touched AS t
+  ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
 LEFT JOIN annual AS prev
     ON prev.region_key = cur.region_key
    AND prev.indicator_key = cur.indicator_key

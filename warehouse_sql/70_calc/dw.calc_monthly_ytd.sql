@@ -1,16 +1,37 @@
 -- calc_monthly_ytd
--- Grain: one row per region x indicator x month with a current figure (the definition
--- that dw.fct_monthly_ytd materialises; filter it by (region, indicator, year)).
+-- Grain: one row per region x indicator x month with a current figure, for the
+-- (region, indicator, year) keys in staging.stg_touched_key — the keys the batch in this
+-- transaction touched. Outside a batch it is empty. It defines dw.fct_monthly_ytd.
+-- The keys are applied before any window function, so a batch's cost follows what it
+-- touched, not the length of history.
 -- Year to date: flows sum January..month and only when every one of those months is
 -- present; stocks take the month's value; the IIP is already cumulative as reported.
 CREATE OR REPLACE VIEW dw.calc_monthly_ytd AS
-WITH source AS (
+WITH touched AS (
+    SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
+),
+needed AS (  -- the touched years and the years before them (same period last year)
+    SELECT region_key, indicator_key, year FROM touched
+    UNION
+    SELECT region_key, indicator_key, year - 1 FROM touched
+),
+versions AS (
     SELECT
-        c.region_key, c.indicator_key, c.month_key, m.year, m.month,
-        c.value, c.status, i.kind, i.year_rule
-    FROM dw.v_monthly_figure_current AS c
-    JOIN dw.dim_month AS m ON m.month_key = c.month_key
-    JOIN dw.dim_indicator AS i ON i.indicator_key = c.indicator_key
+        f.region_key, f.indicator_key, f.month_key, m.year, m.month, f.value, f.status,
+        ROW_NUMBER() OVER (
+            PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
+        ) AS version_rank
+    FROM dw.fct_monthly_figure_version AS f
+    JOIN dw.dim_month AS m ON m.month_key = f.month_key
+    JOIN needed AS n
+      ON n.region_key = f.region_key AND n.indicator_key = f.indicator_key AND n.year = m.year
+),
+source AS (
+    SELECT v.region_key, v.indicator_key, v.month_key, v.year, v.month, v.value, v.status,
+           i.kind, i.year_rule
+    FROM versions AS v
+    JOIN dw.dim_indicator AS i ON i.indicator_key = v.indicator_key
+    WHERE v.version_rank = 1
 ),
 running AS (
     SELECT
@@ -57,6 +78,8 @@ SELECT
         ELSE cur.ytd_value / NULLIF(prev.ytd_value, 0) * 100 - 100
     END AS growth_ytd_pct
 FROM ytd AS cur
+JOIN touched AS t
+  ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
 LEFT JOIN ytd AS prev
     ON prev.region_key = cur.region_key
    AND prev.indicator_key = cur.indicator_key

@@ -1,12 +1,21 @@
 -- calc_plan_gap
--- Grain: one row per plan target in force: region x indicator x year (the definition
--- that dw.fct_plan_gap materialises). Reads the materialised dw.fct_annual_rollup, so
--- a batch refreshes the annual rollup before the plan gap.
+-- Grain: one row per plan target in force (region x indicator x year) for the keys in
+-- staging.stg_touched_key (the batch in this transaction; empty outside a batch). It
+-- defines dw.fct_plan_gap and reads the current rows of dw.fct_annual_rollup, so a batch
+-- refreshes the annual rollup first.
 CREATE OR REPLACE VIEW dw.calc_plan_gap AS
-WITH targets AS (
+WITH touched AS (
+    SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
+),
+targets AS (
     SELECT t.region_key, t.indicator_key, t.year, t.target_kind, t.target_value, i.kind
     FROM dw.v_plan_target_current AS t
+    JOIN touched AS k
+      ON k.region_key = t.region_key AND k.indicator_key = t.indicator_key AND k.year = t.year
     JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
+),
+annual AS (
+    SELECT * FROM dw.fct_annual_rollup WHERE known_until IS NULL
 ),
 joined AS (
     SELECT
@@ -21,11 +30,11 @@ joined AS (
             ELSE previous.annual_value * (1 + targets.target_value / 100)
         END AS planned_level
     FROM targets
-    LEFT JOIN dw.fct_annual_rollup AS actual
+    LEFT JOIN annual AS actual
         ON actual.region_key = targets.region_key
        AND actual.indicator_key = targets.indicator_key
        AND actual.year = targets.year
-    LEFT JOIN dw.fct_annual_rollup AS previous
+    LEFT JOIN annual AS previous
         ON previous.region_key = targets.region_key
        AND previous.indicator_key = targets.indicator_key
        AND previous.year = targets.year - 1

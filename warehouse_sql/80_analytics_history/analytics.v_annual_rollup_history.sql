@@ -1,7 +1,9 @@
--- v_annual_rollup
--- Grain: one row per region x indicator x year, with labels. annual_value is NULL
--- when the year lacks months its rule needs (is_complete = false).
-CREATE OR REPLACE VIEW analytics.v_annual_rollup AS
+-- v_annual_rollup_history
+-- Grain: one row per region x indicator x year per version of the computed figures: what the
+-- warehouse held from known_from (UTC) until known_until (NULL: still current).
+-- What was known at time T:  WHERE known_from <= T AND (known_until IS NULL OR known_until > T)
+-- (statwh ... --as-of DATE runs exactly this).
+CREATE OR REPLACE VIEW analytics.v_annual_rollup_history AS
 SELECT
     r.region_code,
     r.name_vi            AS region_name_vi,
@@ -18,7 +20,10 @@ SELECT
     a.annual_value,
     a.partial_value,
     a.annual_value_prev_year,
-    a.growth_pct
+    a.growth_pct,
+    a.computed_by_batch_key,
+    a.known_from,
+    a.known_until
 FROM dw.fct_annual_rollup AS a
 JOIN dw.dim_region AS r ON r.region_key = a.region_key
 JOIN dw.dim_indicator AS i ON i.indicator_key = a.indicator_key

@@ -1,7 +1,9 @@
--- v_plan_gap
--- Grain: one row per plan target in force (region x indicator x year), with labels:
--- actual against plan, attainment (đạt x% KH) and the gap.
-CREATE OR REPLACE VIEW analytics.v_plan_gap AS
+-- v_plan_gap_history
+-- Grain: one row per plan target (region x indicator x year) per version of the computed figures: what the
+-- warehouse held from known_from (UTC) until known_until (NULL: still current).
+-- What was known at time T:  WHERE known_from <= T AND (known_until IS NULL OR known_until > T)
+-- (statwh ... --as-of DATE runs exactly this).
+CREATE OR REPLACE VIEW analytics.v_plan_gap_history AS
 SELECT
     r.region_code,
     r.name_vi            AS region_name_vi,
@@ -21,7 +23,10 @@ SELECT
     g.planned_level,
     g.attainment_pct,
     g.gap_pp,
-    g.gap_level
+    g.gap_level,
+    g.computed_by_batch_key,
+    g.known_from,
+    g.known_until
 FROM dw.fct_plan_gap AS g
 JOIN dw.dim_region AS r ON r.region_key = g.region_key
 JOIN dw.dim_indicator AS i ON i.indicator_key = g.indicator_key

@@ -1,7 +1,9 @@
--- v_monthly_figure
--- Grain: one row per region x indicator x month (current version), with labels,
--- year to date and growth vs the same period of the previous year.
-CREATE OR REPLACE VIEW analytics.v_monthly_figure AS
+-- v_monthly_figure_history
+-- Grain: one row per region x indicator x month per version of the computed figures: what the
+-- warehouse held from known_from (UTC) until known_until (NULL: still current).
+-- What was known at time T:  WHERE known_from <= T AND (known_until IS NULL OR known_until > T)
+-- (statwh ... --as-of DATE runs exactly this).
+CREATE OR REPLACE VIEW analytics.v_monthly_figure_history AS
 SELECT
     r.region_code,
     r.name_vi            AS region_name_vi,
@@ -22,7 +24,10 @@ SELECT
     y.value_prev_year,
     y.ytd_value_prev_year,
     y.growth_month_pct,
-    y.growth_ytd_pct
+    y.growth_ytd_pct,
+    y.computed_by_batch_key,
+    y.known_from,
+    y.known_until
 FROM dw.fct_monthly_ytd AS y
 JOIN dw.dim_region AS r ON r.region_key = y.region_key
 JOIN dw.dim_indicator AS i ON i.indicator_key = y.indicator_key
