@@ -191,7 +191,8 @@ _REFERENCE_SCHEMAS = {
     "staging.stg_indicator": pa.schema(
         [("indicator_code", pa.string()), ("name_vi", pa.string()), ("name_en", pa.string()),
          ("kind", pa.string()), ("canonical_unit", pa.string()), ("domain", pa.string()),
-         ("year_rule", pa.string()), ("can_be_negative", pa.bool_()), ("description_en", pa.string())]
+         ("year_rule", pa.string()), ("can_be_negative", pa.bool_()), ("merge_rule", pa.string()),
+         ("merge_weight_indicator", pa.string()), ("description_en", pa.string())]
     ),
     "staging.stg_unit": pa.schema([("unit", pa.string()), ("dimension", pa.string()), ("factor", pa.float64())]),
     "staging.stg_region_crosswalk": pa.schema(
@@ -229,17 +230,21 @@ _MERGE_REFERENCE = [
     """UPDATE dw.dim_indicator AS d
        SET name_vi = s.name_vi, name_en = s.name_en, kind = s.kind, canonical_unit = s.canonical_unit,
            domain = s.domain, year_rule = s.year_rule, can_be_negative = s.can_be_negative,
+           merge_rule = s.merge_rule, merge_weight_indicator = s.merge_weight_indicator,
            description_en = s.description_en
        FROM staging.stg_indicator AS s
        WHERE d.indicator_code = s.indicator_code
          AND (d.name_vi <> s.name_vi OR d.name_en <> s.name_en OR d.kind <> s.kind
               OR d.canonical_unit <> s.canonical_unit OR d.domain <> s.domain OR d.year_rule <> s.year_rule
-              OR d.can_be_negative <> s.can_be_negative OR d.description_en <> s.description_en)""",
+              OR d.can_be_negative <> s.can_be_negative OR d.description_en <> s.description_en
+              OR d.merge_rule <> s.merge_rule
+              OR d.merge_weight_indicator IS DISTINCT FROM s.merge_weight_indicator)""",
     """INSERT INTO dw.dim_indicator (indicator_key, indicator_code, name_vi, name_en, kind, canonical_unit,
-                                     domain, year_rule, can_be_negative, description_en)
+                                     domain, year_rule, can_be_negative, merge_rule, merge_weight_indicator,
+                                     description_en)
        SELECT nextval('dw.seq_indicator_key'), n.* FROM (
            SELECT s.indicator_code, s.name_vi, s.name_en, s.kind, s.canonical_unit, s.domain, s.year_rule,
-                  s.can_be_negative, s.description_en
+                  s.can_be_negative, s.merge_rule, s.merge_weight_indicator, s.description_en
            FROM staging.stg_indicator AS s
            WHERE NOT EXISTS (SELECT 1 FROM dw.dim_indicator AS d WHERE d.indicator_code = s.indicator_code)
            ORDER BY s.indicator_code) AS n""",
@@ -260,6 +265,7 @@ _MERGE_REFERENCE = [
 def _reference_frames(reference: Reference) -> dict[str, pd.DataFrame]:
     indicators = reference.indicators.reset_index(drop=True).copy()
     indicators["can_be_negative"] = indicators["can_be_negative"].str.lower().eq("true")
+    indicators["merge_weight_indicator"] = indicators["merge_weight_indicator"].replace("", None)
     units = pd.DataFrame(
         [{"unit": u.unit, "dimension": u.dimension, "factor": u.factor} for u in reference.units.values()]
     )

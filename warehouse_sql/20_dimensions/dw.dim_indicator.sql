@@ -13,5 +13,7 @@ CREATE TABLE IF NOT EXISTS dw.dim_indicator (
     domain           VARCHAR NOT NULL,
     year_rule        VARCHAR NOT NULL,   -- 'sum' | 'last' | 'december_cumulative' | 'none'
     can_be_negative  BOOLEAN NOT NULL,   -- e.g. the trade balance
+    merge_rule       VARCHAR NOT NULL,   -- across merged provinces: 'sum' | 'weighted_mean' | 'not_comparable'
+    merge_weight_indicator VARCHAR,      -- for 'weighted_mean': the indicator giving the weights
     description_en   VARCHAR NOT NULL
 )

@@ -10,5 +10,7 @@ CREATE TABLE IF NOT EXISTS staging.stg_indicator (
     domain           VARCHAR NOT NULL,
     year_rule        VARCHAR NOT NULL,
     can_be_negative  BOOLEAN NOT NULL,
+    merge_rule       VARCHAR NOT NULL,
+    merge_weight_indicator VARCHAR,
     description_en   VARCHAR NOT NULL
 )

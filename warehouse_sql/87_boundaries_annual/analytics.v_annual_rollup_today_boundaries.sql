@@ -1,0 +1,40 @@
+-- v_annual_rollup_today_boundaries
+-- Grain: one row per unit in force today x indicator x year, from
+-- analytics.v_monthly_figure_today_boundaries: a flow's year is the sum of its 12 combined
+-- months, a stock's and a cumulative index's is December's combined value. annual_value is
+-- NULL unless every month the rule needs is complete (all member units reported) and
+-- combinable; comparability says why not.
+CREATE OR REPLACE VIEW analytics.v_annual_rollup_today_boundaries AS
+WITH per_year AS (
+    SELECT
+        region_code, region_name_vi, region_name_en, indicator_code, indicator_name_vi, indicator_name_en,
+        unit, year, merge_rule, year_rule,
+        CAST(COUNT(*) AS INTEGER) AS months_present,
+        CAST(SUM(CASE WHEN is_complete AND combined_value IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER)
+            AS months_complete,
+        SUM(combined_value) AS sum_value,
+        MAX(CASE WHEN month = 12 THEN combined_value END) AS december_value,
+        BOOL_AND(CASE WHEN month = 12 THEN is_complete END) AS december_complete,
+        MIN(members_reported) AS min_members_reported,
+        MAX(members_expected) AS members_expected
+    FROM analytics.v_monthly_figure_today_boundaries
+    GROUP BY region_code, region_name_vi, region_name_en, indicator_code, indicator_name_vi,
+             indicator_name_en, unit, year, merge_rule, year_rule
+)
+SELECT
+    region_code, region_name_vi, region_name_en, indicator_code, indicator_name_vi, indicator_name_en,
+    unit, year, merge_rule, months_present, months_complete, min_members_reported, members_expected,
+    CASE
+        WHEN merge_rule = 'not_comparable' THEN 'not_comparable'
+        WHEN year_rule = 'none' THEN 'no_annual_value'
+        WHEN year_rule = 'sum' AND months_complete = 12 THEN 'complete'
+        WHEN year_rule IN ('last', 'december_cumulative') AND december_complete AND december_value IS NOT NULL
+            THEN 'complete'
+        ELSE 'incomplete'
+    END AS comparability,
+    CASE
+        WHEN merge_rule = 'not_comparable' OR year_rule = 'none' THEN NULL
+        WHEN year_rule = 'sum' THEN CASE WHEN months_complete = 12 THEN sum_value END
+        WHEN december_complete THEN december_value
+    END AS annual_value
+FROM per_year
