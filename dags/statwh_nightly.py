@@ -9,7 +9,9 @@ Every night at 02:00 (Asia/Ho_Chi_Minh) this DAG
    Expectations suites in `expectations/`; a bad file goes to quarantine with a report
    naming sheet, row, column and rule, a good one is loaded in one transaction and its
    rollups, year-to-date and plan-gap facts are recomputed; the file is archived;
-4. **summarize_run** — counts loaded, rejected and already-seen files.
+4. **summarize_run** — counts loaded, rejected and already-seen files;
+5. **alert_stewards** — e-mails / posts (per `STATWH_ALERT_*`) the rejected files and
+   warnings, once per open problem; a failed task alerts too (`TaskFailureAlert`).
 
 Re-running is safe: a file whose checksum is known is not loaded twice.
 Logic lives in `etl.orchestration`; this file only wires it.
@@ -20,6 +22,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
+from etl.notifiers import TaskFailureAlert
+
 
 @dag(
     dag_id="statwh_nightly",
@@ -27,7 +31,11 @@ from airflow.sdk import dag, get_current_context, task
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,  # each run takes whatever is in the landing folder: no per-date backlog
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=5)},
+    default_args={
+        "retries": 2,
+        "retry_delay": pendulum.duration(minutes=5),
+        "on_failure_callback": TaskFailureAlert(),
+    },
     tags=["statwh", "nightly"],
     doc_md=__doc__,
 )
@@ -58,9 +66,17 @@ def statwh_nightly():
         # Index instead of iterating: iterating a lazy XCom sequence probes past its end.
         return summarize([results[i] for i in range(len(results))])
 
+    @task(trigger_rule="none_failed")
+    def alert_stewards(results: list[dict]) -> dict:
+        from etl.orchestration import send_run_alerts
+
+        return send_run_alerts([results[i] for i in range(len(results))], get_current_context()["run_id"])
+
     files = list_new_files()
     prepare_warehouse() >> files
-    summarize_run(ingest_file.expand(path=files))
+    results = ingest_file.expand(path=files)
+    summarize_run(results)
+    alert_stewards(results)
 
 
 statwh_nightly()

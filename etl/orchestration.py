@@ -51,3 +51,17 @@ def summarize(results: list[dict]) -> dict:
     for line in summary.describe().splitlines():
         log.info("%s", line)
     return {**summary.counts, "rows_new_version": summary.rows_new_version}
+
+
+def send_run_alerts(results: list[dict], run_id: str) -> dict:
+    """Alert stewards about this run's rejected files and warnings (deduplicated), and
+    resolve earlier alerts the run cleared (a file loaded under a rejected name, and
+    failures of this DAG's tasks, since the run got this far)."""
+    from etl.alerts import alerts_from_results, dispatch, resolve
+
+    engine = make_engine(load_settings().warehouse_url)
+    alerts, cleared = alerts_from_results(results, run_id)
+    report = dispatch(alerts, engine)
+    tasks = ("prepare_warehouse", "list_new_files", "ingest_file", "summarize_run")
+    resolved = resolve(engine, cleared + [f"task:statwh_nightly:{t}" for t in tasks])
+    return {"sent": len(report.sent), "suppressed": len(report.suppressed), "resolved": len(resolved)}

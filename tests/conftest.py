@@ -4,9 +4,14 @@ that already holds the schema and reference data)."""
 
 from __future__ import annotations
 
+import email
+import json
 import os
 import shutil
+import socket
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,6 +25,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
 import pytest  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from etl.warehouse import make_engine, prepare_warehouse  # noqa: E402
@@ -115,6 +121,67 @@ def write_csv(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- alert receivers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_inbox():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def webhook_inbox():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.received = received
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def alert_env(monkeypatch, smtp_inbox, webhook_inbox):
+    monkeypatch.setenv("STATWH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("STATWH_SMTP_PORT", str(smtp_inbox.port))
+    monkeypatch.setenv("STATWH_ALERT_EMAIL_TO", "steward@soct.example,team@soct.example")
+    monkeypatch.setenv("STATWH_ALERT_EMAIL_SEVERITIES", "error")
+    monkeypatch.setenv("STATWH_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{webhook_inbox.server_port}/hooks/statwh")
+    monkeypatch.setenv("STATWH_ALERT_WEBHOOK_SEVERITIES", "error,warning")
+    return smtp_inbox, webhook_inbox.received
 
 
 @pytest.hookimpl(trylast=True)

@@ -42,8 +42,14 @@ def test_nightly_dag_is_scheduled_at_night_in_vietnam_with_retries(dagbag):
     assert dag.doc_md and "landing folder" in dag.doc_md
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
-    assert [t.task_id for t in dag.topological_sort()] == [
-        "prepare_warehouse", "list_new_files", "ingest_file", "summarize_run"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:3] == ["prepare_warehouse", "list_new_files", "ingest_file"]
+    assert set(order[3:]) == {"summarize_run", "alert_stewards"}
+    from etl.notifiers import TaskFailureAlert
+
+    for task in dag.tasks:  # a failure of the pipeline itself reaches a person
+        callbacks = task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
+        assert any(isinstance(c, TaskFailureAlert) for c in callbacks), task.task_id
 
 
 def test_parsing_the_dag_file_does_no_work():
@@ -112,3 +118,20 @@ def test_backfilling_past_dates_gives_the_same_warehouse_as_one_run(dagbag, ware
     assert table_contents(engine, WAREHOUSE_TABLES) == once
     assert list((statwh_home / "landing").iterdir()) == []
     engine.dispose()
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_a_nightly_run_with_a_bad_file_alerts_once(dagbag, warehouse_url, statwh_home, sample_in_landing, alert_env):
+    from airflow.utils.state import DagRunState
+
+    inbox, posts = alert_env
+    bad = "region_code;indicator_code;period;value;unit;status\n74;RETAIL;2021-12;hai mươi;tỷ đồng;official\n"
+    (statwh_home / "landing" / "74_2021-12.csv").write_text(bad, encoding="utf-8")
+    dag = dagbag.get_dag("statwh_nightly")
+    assert dag.test().state == DagRunState.SUCCESS
+    assert [m["Subject"] for m in inbox.messages] == ["[statwh][error] Rejected: 74_2021-12.csv (1 problems)"]
+    assert [(p["row"], p["column"], p["value"]) for p in posts[0]["payload"]["problems"]] == [(2, "value", "hai mươi")]
+    # the department sends the same bad file again: the next night does not repeat the alert
+    (statwh_home / "landing" / "74_2021-12.csv").write_text(bad, encoding="utf-8")
+    assert dag.test().state == DagRunState.SUCCESS
+    assert len(inbox.messages) == 1 and len(posts) == 1
