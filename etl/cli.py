@@ -7,6 +7,7 @@
     statwh rollup --year 2021            annual rollups and growth (both take --as-of DATE)
     statwh revisions [--year 2021]       revisions from first report to latest
     statwh batches [--last N]            the files processed most recently
+    statwh completeness [--month M]      reporting rates: expected, on time, late, missing
     statwh sample [--to DIR]             write the bundled sample files
     statwh rebuild                       recompute every rollup from the current figures
 """
@@ -109,6 +110,23 @@ def cmd_batches(args) -> int:
     return 0
 
 
+def cmd_completeness(args) -> int:
+    from etl.completeness import assess_reporting, completeness_summary
+    from etl.queries import as_of_instant, format_number, render
+    from etl.warehouse import utc_now
+
+    engine, _ = _engine_and_settings()
+    assess_reporting(engine, as_of_instant(args.as_of) if args.as_of else utc_now())
+    month_key = int(args.month.replace("-", "")) if args.month else None
+    pct = lambda v, conv: format_number(v, 1, conv) + "%" if v is not None else "—"  # noqa: E731
+    table = (("department", "department_code", None), ("month", "month_key", None), ("expected", "expected", None),
+             ("received", "received", None), ("on time", "on_time", None), ("late", "late", None),
+             ("missing", "missing", None), ("completeness", "completeness_pct", pct),
+             ("timeliness", "timeliness_pct", pct))
+    print(render(completeness_summary(engine, month_key), args.format, table))
+    return 0
+
+
 def cmd_sample(args) -> int:
     from etl.sample_data import write_sample
 
@@ -167,11 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
     batches.add_argument("--format", choices=("table", "csv", "json"), default="table")
     batches.set_defaults(func=cmd_batches)
 
+    completeness = sub.add_parser("completeness", help="reports expected, received, on time, late, missing")
+    completeness.add_argument("--month", help="YYYY-MM (default: the last 13 months)")
+    completeness.add_argument("--as-of", help="assess as of this date or date-time (default: now)")
+    completeness.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    completeness.set_defaults(func=cmd_completeness)
+
     sample = sub.add_parser("sample", help="write the bundled sample files")
     sample.add_argument("--to", help="folder (default: the landing folder)")
     sample.set_defaults(func=cmd_sample)
 
     sub.add_parser("rebuild", help="recompute every rollup").set_defaults(func=cmd_rebuild)
+    from etl import dictionary, export, reports  # subcommands that register themselves
+
+    reports.register(sub)
+    export.register(sub)
+    dictionary.register(sub)
     return parser
 
 

@@ -65,3 +65,27 @@ def send_run_alerts(results: list[dict], run_id: str) -> dict:
     tasks = ("prepare_warehouse", "list_new_files", "ingest_file", "summarize_run")
     resolved = resolve(engine, cleared + [f"task:statwh_nightly:{t}" for t in tasks])
     return {"sent": len(report.sent), "suppressed": len(report.suppressed), "resolved": len(resolved)}
+
+
+def assess_reporting_as_of(as_of_iso: str) -> dict:
+    """Store the reporting status of recent months as of an instant (ISO, any offset)."""
+    from etl.completeness import assess_reporting
+    from etl.queries import as_of_instant
+
+    as_of = as_of_instant(as_of_iso)
+    stored = assess_reporting(make_engine(load_settings().warehouse_url), as_of)
+    log.info("reporting status of %d obligation-months assessed as of %s UTC", stored, as_of)
+    return {"as_of": as_of.isoformat(), "assessed": stored}
+
+
+def send_reporting_alerts(as_of_iso: str) -> dict:
+    """Alert missing (error) and late (warning) reports, once per department and month."""
+    from etl.alerts import dispatch, resolve
+    from etl.completeness import reporting_alerts
+    from etl.queries import as_of_instant
+
+    engine = make_engine(load_settings().warehouse_url)
+    alerts, cleared = reporting_alerts(engine, as_of_instant(as_of_iso))
+    report = dispatch(alerts, engine)
+    resolved = resolve(engine, cleared)
+    return {"sent": len(report.sent), "suppressed": len(report.suppressed), "resolved": len(resolved)}

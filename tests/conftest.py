@@ -5,6 +5,7 @@ that already holds the schema and reference data)."""
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 import os
 import shutil
@@ -123,6 +124,23 @@ def write_csv(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- Airflow
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    from airflow.utils import db
+
+    db.resetdb()
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
 # --------------------------------------------------------------------------- alert receivers
 
 
@@ -137,7 +155,7 @@ class _Inbox:
         self.messages: list[email.message.Message] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(email.message_from_bytes(envelope.content))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
 

@@ -14,23 +14,13 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.airflow
 
 
-@pytest.fixture(scope="session")
-def airflow_db():
-    from airflow.utils import db
-
-    db.resetdb()
-
-
-@pytest.fixture(scope="session")
-def dagbag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(REPO / "dags"))
-
-
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"statwh_nightly"}
+    assert set(dagbag.dag_ids) == {"statwh_nightly", "statwh_completeness"}
+    for dag_id in dagbag.dag_ids:
+        dag = dagbag.get_dag(dag_id)
+        assert str(dag.timetable.timezone.name) == "Asia/Ho_Chi_Minh" and dag.doc_md
+        assert all(t.retries >= 2 for t in dag.tasks), dag_id
 
 
 def test_nightly_dag_is_scheduled_at_night_in_vietnam_with_retries(dagbag):
@@ -52,14 +42,15 @@ def test_nightly_dag_is_scheduled_at_night_in_vietnam_with_retries(dagbag):
         assert any(isinstance(c, TaskFailureAlert) for c in callbacks), task.task_id
 
 
-def test_parsing_the_dag_file_does_no_work():
+@pytest.mark.parametrize("dag_file", ["statwh_nightly.py", "statwh_completeness.py"])
+def test_parsing_the_dag_file_does_no_work(dag_file):
     """Heavy imports (GX, pandas, the warehouse) happen inside tasks, never at parse time."""
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
         "heavy = [m for m in ('great_expectations', 'pandas', 'etl.pipeline', 'duckdb') if m in sys.modules]; "
         "print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "statwh_nightly.py")],
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / dag_file)],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
