@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from etl.config import Settings, load_settings
 from etl.readers import SUPPORTED_SUFFIXES
+from etl.quality import run_statistical_checks
 from etl.submission import PreparedSubmission, Problem, file_sha256, prepare_submission
 from etl.warehouse import arrow_table, bulk_insert, next_batch_key, refresh_rollups, utc_now
 
@@ -286,6 +287,18 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
 
 def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
           run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
+    """Load an accepted submission; a critical statistical finding turns it into a rejection."""
+    from etl.quality import QualityRejection
+
+    try:
+        return _load_batch(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+    except QualityRejection as rejection:  # the batch's transaction has been rolled back
+        prepared.problems += rejection.problems
+        return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+
+
+def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
+                run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     assert prepared.frame is not None and prepared.kind is not None
     kept_at = _kept_path(settings.archive_dir, prepared.sha256, prepared.path.name)
     recorded_at = recorded_at or utc_now()
@@ -306,6 +319,7 @@ def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, m
             conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
             new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
             prepared.problems += large_revisions(conn, batch_key, prepared)
+            prepared.problems += run_statistical_checks(conn, batch_key, prepared)
         else:
             conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})

@@ -1,0 +1,241 @@
+"""Statistical checks of new figures against the warehouse's history (``expectations/
+statistical_checks.json``): robust outliers, probable unit slips, and identities.
+
+They run inside the batch's transaction after the new versions are written, so they see
+the history and the batch together, and a ``critical`` finding can still undo the batch.
+Every finding is a :class:`~etl.submission.Problem` stored with the batch.
+
+Outliers use log ratios (multiplicative changes) and the median and median absolute
+deviation of the series' own past changes, so skewed, growing or seasonal series do not
+raise false alarms: month-on-year compares with the same month a year earlier, and the
+month-on-month check compares with the same calendar month's past month-on-month changes.
+Identities allow for the rounding of the figures as written: each term may be off by half
+a unit of its last written decimal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from etl.config import load_settings
+from etl.submission import PreparedSubmission, Problem
+
+SEVERITY = {"warning": "warning", "critical": "error", "info": "info"}
+CHECK_TYPES = {"outlier_yoy", "outlier_mom", "unit_slip", "difference", "ratio"}
+
+
+class QualityRejection(Exception):
+    """A critical statistical check failed: the batch must not be loaded."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} critical data-quality problems")
+        self.problems = problems
+
+
+def load_checks(path: Path | None = None) -> list[dict]:
+    path = path or load_settings().expectations_dir / "statistical_checks.json"
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    checks = definition["checks"]
+    for check in checks:
+        if check.get("type") not in CHECK_TYPES:
+            raise ValueError(f"{path.name}: {check.get('rule')}: unknown type {check.get('type')!r}")
+        if check.get("severity") not in SEVERITY:
+            raise ValueError(f"{path.name}: {check.get('rule')}: severity must be one of {sorted(SEVERITY)}")
+        if not check.get("rule") or not check.get("message"):
+            raise ValueError(f"{path.name}: every check needs a rule and a message")
+    return checks
+
+
+def robust_z(value: float, history: np.ndarray, min_scale: float) -> float:
+    """How many robust standard deviations ``value`` lies from the median of ``history``."""
+    median = float(np.median(history))
+    mad = float(np.median(np.abs(history - median)))
+    scale = max(1.4826 * mad, min_scale)
+    return (value - median) / scale
+
+
+def written_half_unit(value: float) -> float:
+    """Half a unit of the last decimal of a number as it was written (0.47 -> 0.005)."""
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    return 0.5 * 10.0 ** min(int(exponent), 0) if isinstance(exponent, int) else 0.0
+
+
+# --------------------------------------------------------------------------- history
+
+_HISTORY = """
+SELECT r.region_code, i.indicator_code, f.month_key, f.batch_key, f.value, f.value_reported, f.unit_reported,
+       f.source_row
+FROM dw.fct_monthly_figure_version AS f
+JOIN dw.dim_region AS r ON r.region_key = f.region_key
+JOIN dw.dim_indicator AS i ON i.indicator_key = f.indicator_key
+WHERE (f.region_key, f.indicator_key) IN (
+        SELECT DISTINCT region_key, indicator_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key)
+  AND f.month_key >= :since
+"""
+
+
+def _history(conn: Connection, batch_key: int, since: int) -> pd.DataFrame:
+    rows = conn.execute(sa.text(_HISTORY), {"batch_key": batch_key, "since": since}).fetchall()
+    frame = pd.DataFrame(rows, columns=["region", "indicator", "month_key", "batch_key", "value", "value_reported",
+                                        "unit_reported", "source_row"])
+    return frame.sort_values(["region", "indicator", "month_key", "batch_key"])
+
+
+def _latest(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.groupby(["region", "indicator", "month_key"], as_index=False).last()
+
+
+def _month_index(month_key: pd.Series) -> pd.Series:
+    return (month_key // 100) * 12 + month_key % 100 - 1
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _with_changes(frame: pd.DataFrame, prior: pd.DataFrame, lag: int) -> pd.DataFrame:
+    """``frame`` with the log change of each value against ``prior``'s value ``lag`` months earlier."""
+    frame = frame.assign(t=_month_index(frame.month_key))
+    earlier = prior.assign(t=_month_index(prior.month_key) + lag)[["region", "indicator", "t", "value"]]
+    joined = frame.merge(earlier.rename(columns={"value": "prior"}), on=["region", "indicator", "t"], how="inner")
+    joined = joined[(joined.value > 0) & (joined.prior > 0)]
+    return joined.assign(change=np.log(joined.value / joined.prior))
+
+
+def _outliers(check: dict, before: pd.DataFrame, new: pd.DataFrame, current: pd.DataFrame) -> list[tuple]:
+    """(new row, robust z, change) for new figures whose change is an outlier (vectorised)."""
+    lag = 12 if check["type"] == "outlier_yoy" else 1
+    excluded = check.get("exclude_indicators", [])
+    new = new[~new.indicator.isin(excluded)]
+    if new.empty:
+        return []
+    past = _with_changes(before[~before.indicator.isin(excluded)], before, lag)
+    # the months being (re)sent do not vouch for themselves
+    sent = new.assign(t=_month_index(new.month_key))[["region", "indicator", "t"]].drop_duplicates()
+    past = past.merge(sent.assign(sent=True), on=["region", "indicator", "t"], how="left")
+    past = past[past["sent"].isna()]
+    fresh = _with_changes(new, current, lag)
+    series = ["region", "indicator"]
+    # The centre: the series' median change — for month-on-month, of the same calendar month
+    # (seasonality). The spread: pooled over all the series' changes around their centres,
+    # so a calendar month with three past values does not get a spread from three points.
+    centre_keys = series + (["calendar_month"] if check["type"] == "outlier_mom" else [])
+    past = past.assign(calendar_month=past.t % 12)
+    fresh = fresh.assign(calendar_month=fresh.t % 12)
+    centres = past.groupby(centre_keys)["change"].agg(centre="median", count="count").reset_index()
+    past = past.merge(centres[centre_keys + ["centre"]], on=centre_keys)
+    spread = (past.assign(dev=(past.change - past.centre).abs()).groupby(series)["dev"]
+              .agg(mad="median", pooled="count").reset_index())
+    stats = centres.merge(spread, on=series)
+    scored = fresh.merge(stats[stats["count"] >= check["min_history"]], on=centre_keys)
+    scale = np.maximum(1.4826 * scored["mad"], check["min_scale"])
+    scored = scored.assign(z=(scored.change - scored.centre) / scale)
+    flagged = scored[scored.z.abs() > check["threshold_robust_z"]]
+    return [(row, row.z, math.exp(row.change) - 1) for row in flagged.itertuples()]
+
+
+def _unit_slips(check: dict, before: pd.DataFrame, new: pd.DataFrame) -> list[tuple]:
+    """New figures about 1000x (or 1/1000) the median of the series' recent positive values."""
+    new = new[~new.indicator.isin(check.get("exclude_indicators", [])) & (new.value > 0)]
+    if new.empty:
+        return []
+    earliest = new.groupby(["region", "indicator"])["month_key"].min().rename("first_new").reset_index()
+    past = before[before.value > 0].merge(earliest, on=["region", "indicator"])
+    past = past[past.month_key < past.first_new].sort_values("month_key")
+    recent = past.groupby(["region", "indicator"]).tail(check["history_months"])
+    usual = recent.groupby(["region", "indicator"])["value"].agg(usual="median", count="count").reset_index()
+    usual = usual[usual["count"] >= check["min_history"]]
+    scored = new.merge(usual, on=["region", "indicator"])
+    scored = scored.assign(ratio=scored.value / scored.usual)
+    flagged = scored[(scored.ratio >= check["high_ratio"]) | (scored.ratio <= check["low_ratio"])]
+    return [(row, row.ratio) for row in flagged.itertuples()]
+
+
+def _identity(check: dict, current: pd.DataFrame, new: pd.DataFrame) -> list[tuple]:
+    """Region-months touched by the batch where result != combination of its parts."""
+    terms = [check["result"]] + ([check["minuend"], check["subtrahend"]] if check["type"] == "difference"
+                                 else [check["numerator"], check["denominator"]])
+    touched = new[new.indicator.isin(terms)][["region", "month_key"]].drop_duplicates()
+    wide = current[current.indicator.isin(terms)].pivot_table(index=["region", "month_key"], columns="indicator",
+                                                              values=["value", "value_reported"], aggfunc="last")
+    found = []
+    for region, month_key in touched.itertuples(index=False):
+        if (region, month_key) not in wide.index:
+            continue
+        got = wide.loc[(region, month_key)]
+        if any(pd.isna(got.get(("value", t))) for t in terms):
+            continue  # an identity needs every term reported
+        v = {t: float(got[("value", t)]) for t in terms}
+        # rounding: half a unit of each term's last written decimal, in the canonical unit
+        slack = {t: written_half_unit(float(got[("value_reported", t)])) * (v[t] / float(got[("value_reported", t)])
+                 if got[("value_reported", t)] else 1.0) for t in terms}
+        if check["type"] == "difference":
+            expected = v[check["minuend"]] - v[check["subtrahend"]]
+            tolerance = slack[check["result"]] + slack[check["minuend"]] + slack[check["subtrahend"]]
+        else:
+            scale = float(check.get("scale", 100))
+            d = v[check["denominator"]]
+            if d == 0:
+                continue
+            expected = v[check["numerator"]] / d * scale
+            tolerance = slack[check["result"]] + scale * (
+                slack[check["numerator"]] / abs(d) + abs(v[check["numerator"]]) * slack[check["denominator"]] / d**2)
+        if abs(v[check["result"]] - expected) > tolerance:
+            found.append((region, month_key, v, expected, tolerance))
+    return found
+
+
+def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedSubmission,
+                           checks: list[dict] | None = None) -> list[Problem]:
+    """Findings for the figures this batch wrote. Raises :class:`QualityRejection` if a
+    critical check fails (the caller's transaction must then roll back)."""
+    checks = load_checks() if checks is None else checks
+    if not checks:
+        return []
+    years = max([c.get("history_years", 1) for c in checks] + [2])
+    new_keys = conn.execute(sa.text("SELECT MIN(month_key) FROM dw.fct_monthly_figure_version WHERE batch_key = :b"),
+                            {"b": batch_key}).scalar()
+    if new_keys is None:
+        return []
+    history = _history(conn, batch_key, int(new_keys) - 100 * years)
+    before = _latest(history[history.batch_key < batch_key])
+    current = _latest(history)
+    new = history[history.batch_key == batch_key]
+    problems = []
+
+    def add(check, row, value, message):
+        problems.append(Problem(prepared.path.name, prepared.sheet, row, "value", value, check["rule"], message,
+                                SEVERITY[check["severity"]]))
+
+    for check in checks:
+        if check["type"] in ("outlier_yoy", "outlier_mom"):
+            for row, z, change in _outliers(check, before, new, current):
+                add(check, int(row.source_row), f"{row.value_reported:g}",
+                    f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
+                    f"({change:+.1%}, robust z {z:+.1f})")
+        elif check["type"] == "unit_slip":
+            for row, ratio in _unit_slips(check, before, new):
+                add(check, int(row.source_row), f"{row.value_reported:g} {row.unit_reported}",
+                    f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
+                    f"(x{ratio:,.0f} the usual level)" if ratio > 1 else
+                    f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
+                    f"(1/{1 / ratio:,.0f} of the usual level)")
+        else:
+            for region, month_key, values, expected, tolerance in _identity(check, current, new):
+                rows = new[(new.region == region) & (new.month_key == month_key)]
+                row = int(rows.source_row.min()) if len(rows) else None
+                add(check, row, f"{values[check['result']]:g}",
+                    f"{region} {month_key // 100}-{month_key % 100:02d}: {check['message']} "
+                    f"(reported {values[check['result']]:g}, parts give {expected:g}, tolerance {tolerance:g})")
+    critical = [p for p in problems if p.severity == "error"]
+    if critical:
+        raise QualityRejection(problems)
+    return problems

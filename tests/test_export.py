@@ -1,0 +1,118 @@
+"""Exports of the analyst views: Parquet files that pandas and DuckDB read as they are, and
+that carry their labels (Vietnamese, English, unit) and provenance; CSV in both number
+conventions."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from etl.cli import main
+from etl.export import EXPORT_VIEWS, export_views, safe_url
+from etl.pipeline import ingest_paths
+
+
+@pytest.fixture
+def exported(engine, sample_in_landing, tmp_path):
+    summary = ingest_paths(sample_in_landing, engine)
+    assert summary.counts["loaded"] == 3
+    files = export_views(engine, tmp_path / "export")
+    return engine, files
+
+
+def test_one_parquet_file_per_view_with_provenance(exported):
+    engine, files = exported
+    assert list(files) == list(EXPORT_VIEWS)
+    for view, path in files.items():
+        assert path.name == view.split(".")[1] + ".parquet"
+        meta = pq.read_schema(path).metadata
+        assert meta[b"statwh.source_view"].decode() == view
+        exported_at = dt.datetime.fromisoformat(meta[b"statwh.exported_at"].decode().replace("Z", "+00:00"))
+        assert abs(dt.datetime.now(dt.UTC) - exported_at) < dt.timedelta(minutes=10)
+        url = meta[b"statwh.warehouse_url"].decode()
+        assert url.split("://")[0] in ("duckdb", "postgresql+psycopg") and "***" not in url
+        assert meta[b"statwh.description"].decode().startswith("Grain:")
+        with engine.connect() as conn:
+            count = conn.execute(sa.text(f"SELECT COUNT(*) FROM {view}")).scalar()
+        assert pq.ParquetFile(path).metadata.num_rows == count
+
+
+def test_fields_carry_labels_and_units(exported):
+    _, files = exported
+    schema = pq.read_schema(files["analytics.v_plan_gap"])
+    attainment = schema.field("attainment_pct").metadata
+    assert attainment[b"label_vi"].decode() == "Đạt so với kế hoạch (%)"
+    assert attainment[b"label_en"].decode() == "Attainment (% of plan)"
+    assert attainment[b"unit"] == b"%"
+    assert schema.field("gap_pp").metadata[b"unit"] == b"pp"
+    assert schema.field("gap_pp").metadata[b"description"].decode() == "growth targets only, percentage points"
+    assert schema.field("region_name_vi").metadata[b"label_vi"].decode() == "Tỉnh/thành phố"
+    for path in files.values():
+        for field in pq.read_schema(path):
+            assert field.metadata[b"label_vi"] and field.metadata[b"label_en"], (path.name, field.name)
+
+
+def test_pandas_reads_the_files_as_they_are(exported):
+    _, files = exported
+    gap = pd.read_parquet(files["analytics.v_plan_gap"])
+    retail = gap[(gap.region_code == "74") & (gap.indicator_code == "RETAIL") & (gap.year == 2021)].iloc[0]
+    assert round(retail.attainment_pct, 1) == 89.1 and retail.actual == pytest.approx(231578)
+    assert retail.region_name_vi == "Bình Dương"
+    assert len(gap[gap.year == 2021]) == 7
+    monthly = pd.read_parquet(files["analytics.v_monthly_figure"])
+    assert str(monthly["month"].dtype) == "int32" and str(monthly["is_ytd_complete"].dtype) == "bool"
+    assert str(monthly["known_from"].dtype).startswith("datetime64")
+    assert len(pd.read_parquet(files["analytics.v_load_batch"])) == 3
+    revisions = pd.read_parquet(files["analytics.v_revision_summary"])  # empty, typed all the same
+    assert len(revisions) == 0 and str(revisions["mean_abs_revision_pct"].dtype) == "float64"
+
+
+def test_duckdb_reads_the_files_as_they_are(exported):
+    _, files = exported
+    path = files["analytics.v_annual_rollup"]
+    row = duckdb.sql(f"SELECT annual_value, growth_pct FROM '{path}' WHERE region_code = '83' "
+                     "AND indicator_code = 'EXPORT' AND year = 2021").fetchall()[0]
+    assert row[0] == pytest.approx(1302.9) and round(row[1], 2) == -6.76
+    gap = files["analytics.v_plan_gap"]
+    assert duckdb.sql(f"SELECT COUNT(*) FROM '{gap}' WHERE year = 2021").fetchall()[0][0] == 7
+    # the labels are readable from DuckDB too, in the file's key-value metadata
+    kv = dict(duckdb.sql(f"SELECT decode(key), decode(value) FROM parquet_kv_metadata('{gap}')").fetchall())
+    assert kv["statwh.source_view"] == "analytics.v_plan_gap"
+    assert json.loads(kv["statwh.columns"])["attainment_pct"]["label_vi"] == "Đạt so với kế hoạch (%)"
+    assert duckdb.sql(f"SELECT COUNT(*) FROM '{files['analytics.v_revision_summary']}'").fetchall()[0][0] == 0
+
+
+def test_the_url_in_the_metadata_has_no_password():
+    engine = sa.create_engine("postgresql+psycopg://statwh:s3cret@db.example:5432/statwh")
+    assert safe_url(engine) == "postgresql+psycopg://statwh@db.example:5432/statwh"
+    engine = sa.create_engine("postgresql+psycopg://db.example/statwh?user=statwh&password=s3cret")
+    assert "s3cret" not in safe_url(engine) and "user=statwh" in safe_url(engine)
+
+
+@pytest.mark.parametrize("convention, delimiter, export_value", [("vi", ";", "1302,9"), ("en", ",", "1302.9")])
+def test_csv_export_in_either_number_convention(engine, sample_in_landing, tmp_path, convention, delimiter,
+                                                export_value):
+    ingest_paths(sample_in_landing, engine)
+    files = export_views(engine, tmp_path, fmt="csv", convention=convention)
+    with files["analytics.v_annual_rollup"].open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=delimiter))
+    bt_export = next(r for r in rows if r["region_code"] == "83" and r["indicator_code"] == "EXPORT"
+                     and r["year"] == "2021")
+    assert bt_export["annual_value"] == export_value
+    assert bt_export["region_name_vi"] == "Bến Tre"
+
+
+def test_export_command(engine, sample_in_landing, tmp_path, capsys):
+    ingest_paths(sample_in_landing, engine)
+    assert main(["export", "--to", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.split()) == 5 and "[5/5] analytics.v_load_batch: 3 rows" in captured.err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        f"{v.split('.')[1]}.parquet" for v in EXPORT_VIEWS)

@@ -1,0 +1,130 @@
+"""Statistical checks against history: robust seasonal outliers without false alarms on
+skewed series, unit slips, identities within rounding — with severities set in data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etl.pipeline import ingest_file
+from etl.quality import _identity, load_checks, robust_z
+from etl.sample_data import vi_number
+from tests.conftest import REPO, write_csv
+
+HEADER = "region_code;indicator_code;period;value;unit;status\n"
+SEASON = np.array([1.10, 0.78, 1.02, 1.00, 1.01, 1.03, 1.04, 1.05, 1.03, 1.02, 1.04, 1.05])
+
+
+def skewed_series(years: int, seed: int = 7) -> np.ndarray:
+    """Monthly exports that grow, are seasonal, and take right-skewed shocks (gamma)."""
+    rng = np.random.default_rng(seed)
+    months = np.arange(years * 12)
+    shocks = rng.gamma(shape=2.0, scale=0.06, size=months.size) - 0.12      # skewed to the right, mean 0
+    return 100.0 * (1.08 ** (months / 12)) * SEASON[months % 12] * np.exp(shocks)
+
+
+def _file(folder, name, year, values, region="83", indicator="EXPORT", unit="triệu USD"):
+    from decimal import Decimal
+
+    rows = "".join(f"{region};{indicator};{year}-{m:02d};{vi_number(Decimal(f'{v:.1f}'))};{unit};official\n"
+                   for m, v in enumerate(values, 1))
+    return write_csv(folder, name, HEADER + rows)
+
+
+def _rules(result):
+    return [p["rule"] for p in result.problems]
+
+
+def test_robust_z_ignores_the_skew_of_past_changes():
+    history = np.log(1 + np.array([0.02, 0.05, -0.01, 0.30, 0.04, 0.03, 0.01, 0.06, 0.02, 0.45]))
+    assert abs(robust_z(np.log(1.35), history, 0.02)) > 5          # a +35% change is out of line…
+    assert abs(robust_z(np.log(1.05), history, 0.02)) < 1          # …a +5% one is not
+
+
+@pytest.fixture
+def five_years_of_exports(engine, landing):
+    series = skewed_series(6)
+    results = [ingest_file(_file(landing, f"bt_{2016 + y}.csv", 2016 + y, series[12 * y:12 * (y + 1)]), engine)
+               for y in range(5)]
+    return series, results
+
+
+def test_a_skewed_seasonal_series_raises_no_false_alarm(five_years_of_exports, engine, landing):
+    series, results = five_years_of_exports
+    assert all(r.status == "loaded" for r in results)
+    assert [p for r in results for p in r.problems] == []
+    sixth = ingest_file(_file(landing, "bt_2021.csv", 2021, series[60:72]), engine)
+    assert sixth.status == "loaded" and sixth.problems == []
+
+
+def test_an_outlier_and_a_unit_slip_are_flagged_and_still_loaded(five_years_of_exports, engine, landing):
+    series, _ = five_years_of_exports
+    year = series[60:72].copy()
+    year[4] *= 3.0                       # May: three times its usual level
+    year[9] *= 1000.0                    # October: written in nghìn USD but labelled triệu USD
+    result = ingest_file(_file(landing, "bt_2021_bad.csv", 2021, year), engine)
+    assert result.status == "loaded"
+    by_row = {}
+    for p in result.problems:
+        by_row.setdefault(p["row"], set()).add(p["rule"])
+        assert p["severity"] == "warning"
+    assert "outlier_vs_same_month_last_year" in by_row[6]          # May is row 6 (header = row 1)
+    assert "probable_unit_slip" in by_row[11]
+    assert set(by_row) <= {6, 7, 11, 12}                            # and the months right after
+
+
+def test_a_steward_makes_unit_slips_critical_in_configuration(five_years_of_exports, engine, landing, tmp_path,
+                                                              monkeypatch):
+    config = tmp_path / "expectations"
+    shutil.copytree(REPO / "expectations", config)
+    checks = json.loads((config / "statistical_checks.json").read_text(encoding="utf-8"))
+    for check in checks["checks"]:
+        if check["rule"] == "probable_unit_slip":
+            check["severity"] = "critical"
+    (config / "statistical_checks.json").write_text(json.dumps(checks), encoding="utf-8")
+    monkeypatch.setenv("STATWH_EXPECTATIONS_DIR", str(config))
+    series, _ = five_years_of_exports
+    year = series[60:72].copy()
+    year[9] *= 1000.0
+    result = ingest_file(_file(landing, "bt_2021_slip.csv", 2021, year), engine)
+    assert result.status == "rejected"
+    assert ("probable_unit_slip", "error") in {(p["rule"], p["severity"]) for p in result.problems}
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:  # nothing of 2021 was loaded
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM dw.fct_monthly_figure_version "
+                                    "WHERE month_key >= 202101")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("balance, flagged", [("6,8", False), ("6,81", False), ("6,5", True)])
+def test_trade_balance_identity_within_the_rounding_of_the_report(engine, landing, balance, flagged):
+    """Bình Dương 2021: exports 31.500 − imports 24.690 = 6.810 triệu USD, written '6,8 tỷ USD'."""
+    rows = ("74;EXPORT;2021-12;31.500;triệu USD;official\n74;IMPORT;2021-12;24.690;triệu USD;official\n"
+            f"74;TRADE_BALANCE;2021-12;{balance};tỷ USD;official\n")
+    result = ingest_file(write_csv(landing, f"tb_{balance}.csv", "# number_format: vi\n" + HEADER + rows), engine)
+    assert result.status == "loaded"
+    assert ("trade_balance_is_exports_minus_imports" in _rules(result)) is flagged
+
+
+def test_the_seed_report_s_positivity_rate_is_flagged():
+    """'392 ca dương tính trong 69.180 lượt test (tỷ lệ 0,47%)': 392 / 69.180 is 0,57%."""
+    check = {"rule": "rate_is_its_parts", "type": "ratio", "severity": "warning", "result": "POSITIVE_RATE",
+             "numerator": "POSITIVE", "denominator": "TESTED", "scale": 100, "message": "m"}
+
+    def frame(rate):
+        return pd.DataFrame({"region": ["74"] * 3, "indicator": ["POSITIVE", "TESTED", "POSITIVE_RATE"],
+                             "month_key": [202112] * 3, "value": [392.0, 69180.0, rate],
+                             "value_reported": [392.0, 69180.0, rate], "source_row": [2, 3, 4]})
+
+    [(region, month, values, expected, tolerance)] = _identity(check, frame(0.47), frame(0.47))
+    assert round(expected, 4) == 0.5666 and tolerance < 0.01
+    assert _identity(check, frame(0.57), frame(0.57)) == []         # the correct rate passes
+
+
+def test_the_shipped_configuration_is_valid():
+    rules = {c["rule"]: c for c in load_checks(REPO / "expectations" / "statistical_checks.json")}
+    assert {c["type"] for c in rules.values()} == {"outlier_yoy", "outlier_mom", "unit_slip", "difference"}
