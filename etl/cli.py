@@ -127,6 +127,14 @@ def cmd_completeness(args) -> int:
     return 0
 
 
+def cmd_data_docs(args) -> int:
+    from etl.data_docs import build_data_docs
+
+    index = build_data_docs(Path(args.to), [Path(p) for p in args.files])
+    print(f"Data Docs (offline): {index}")
+    return 0
+
+
 def cmd_sample(args) -> int:
     from etl.sample_data import write_sample
 
@@ -190,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     completeness.add_argument("--as-of", help="assess as of this date or date-time (default: now)")
     completeness.add_argument("--format", choices=("table", "csv", "json"), default="table")
     completeness.set_defaults(func=cmd_completeness)
+
+    docs = sub.add_parser("data-docs", help="Great Expectations Data Docs that open offline")
+    docs.add_argument("--to", required=True, help="output folder")
+    docs.add_argument("files", nargs="*", metavar="FILE", help="submissions whose validation to include")
+    docs.set_defaults(func=cmd_data_docs)
 
     sample = sub.add_parser("sample", help="write the bundled sample files")
     sample.add_argument("--to", help="folder (default: the landing folder)")
