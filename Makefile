@@ -1,6 +1,6 @@
 # statwarehouse — two commands for a newcomer:
 #   make demo   set up .venv, run the nightly DAG on the bundled sample, print the 2021 plan gap
-#   make test   set up .venv, run the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
+#   make test   set up .venv, run the whole test suite (needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv

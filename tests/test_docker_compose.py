@@ -18,21 +18,27 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests import test_distributed_airflow as native
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 CONFIG_PY = ROOT / "etl" / "config.py"
+REQUIREMENTS_LOCK = ROOT / "requirements.lock"
 
 AIRFLOW_SERVICES = [
     "airflow-init",
     "airflow-apiserver",
     "airflow-scheduler",
+    "airflow-worker",
     "airflow-dag-processor",
     "airflow-triggerer",
 ]
-EXPECTED_SERVICES = ["postgres", *AIRFLOW_SERVICES]
+EXPECTED_SERVICES = ["postgres", "redis", *AIRFLOW_SERVICES]
 API_CONTAINER_PORT = 8080
+REDIS_CONTAINER_PORT = 6379
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
 
 # $$ (a literal dollar), ${NAME}, ${NAME<op><arg>} with op in :- - :? ? :+ +, or $NAME
 _VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*))")
@@ -233,6 +239,7 @@ def test_airflow_service_uses_common_image_and_env(compose, services, common_env
         ("airflow-scheduler", ["airflow", "scheduler"]),
         ("airflow-dag-processor", ["airflow", "dag-processor"]),
         ("airflow-triggerer", ["airflow", "triggerer"]),
+        ("airflow-worker", ["airflow", "celery", "worker"]),
     ],
 )
 def test_airflow_component_command(services, name, argv):
@@ -317,6 +324,17 @@ def test_shared_secrets_are_required_from_env_file(raw_compose, setting):
     """Shared by all components (else each generates its own) and never defaulted in the file."""
     raw_env = as_env_dict(yaml.safe_load(raw_compose)["x-airflow-common"]["environment"])
     assert re.fullmatch(r"\$\{[A-Za-z_]\w*:\?[^}]*\}", raw_env.get(setting, "")), raw_env.get(setting)
+
+
+def test_async_metadata_url_does_not_need_asyncpg(common_env):
+    """Unset, Airflow derives ``postgresql+asyncpg://`` from the sync URL and every command fails
+    at import unless asyncpg is installed."""
+    locked = {re.split(r"[=<>\[ ]", line, maxsplit=1)[0].lower()
+              for line in REQUIREMENTS_LOCK.read_text(encoding="utf-8").splitlines() if line and line[0].isalnum()}
+    if "asyncpg" not in locked:
+        url = common_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", "")
+        assert urlsplit(url).scheme == "postgresql+psycopg", url
+        assert url == common_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
 def test_api_server_port_and_healthcheck(services):
@@ -464,3 +482,106 @@ def test_env_example_comments_every_variable():
             above = lines[index - 1].strip() if index else ""
             documented = re.match(r"#\s*\w", above) and not re.match(r"#\s*-{3}", above)
             assert documented, f"{line.split('=')[0]} has no comment line above it"
+
+
+# --------------------------------------------------------------------------- CeleryExecutor
+
+
+def test_executor_is_celery(common_env):
+    assert common_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+
+
+def test_broker_url_points_at_redis_service(services, common_env):
+    url = urlsplit(common_env["AIRFLOW__CELERY__BROKER_URL"])
+    assert url.scheme == "redis"
+    assert url.hostname == "redis" and url.hostname in services
+    assert (url.port or REDIS_CONTAINER_PORT) == REDIS_CONTAINER_PORT
+    assert re.fullmatch(r"(/\d+)?", url.path), url.path  # a database number, or none (0)
+
+
+def test_result_backend_is_the_airflow_metadata_database(common_env):
+    """Celery's database result backend on the metadata database, with the same psycopg driver."""
+    backend = common_env["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert backend == native.result_backend_url(common_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert urlsplit(backend).scheme == "db+postgresql+psycopg"
+
+
+def test_redis_service_is_healthchecked_and_not_published(services):
+    redis = services["redis"]
+    assert command_argv(redis["healthcheck"]["test"])[-2:] == ["redis-cli", "ping"]
+    assert not redis.get("ports"), "the broker has no password: keep it off the host's ports"
+
+
+def test_worker_is_scalable(compose, services):
+    """`docker compose up --scale airflow-worker=N` needs no fixed name and no host ports."""
+    for where in (services["airflow-worker"], compose["x-airflow-common"]):
+        assert "container_name" not in where
+        assert not where.get("ports")
+
+
+@pytest.mark.parametrize("name", ["airflow-worker", "airflow-scheduler"])
+def test_celery_components_wait_for_healthy_redis_and_postgres(services, name):
+    deps = depends_on(services[name])
+    assert deps.get("redis") == "service_healthy", name
+    assert deps.get("postgres") == "service_healthy", name
+
+
+def test_workers_wait_for_api_server(services, common_env):
+    """With the CeleryExecutor the workers run the tasks, which call the Execution API."""
+    if common_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor":
+        assert depends_on(services["airflow-worker"]).get("airflow-apiserver") == "service_healthy"
+
+
+def test_worker_healthcheck_pings_its_own_celery_node(services):
+    """As in Airflow's own compose file: the worker answers a ping sent to celery@<hostname>,
+    the node name a worker started without --celery-hostname takes. The native distributed
+    test runs this very command against its workers."""
+    test = command_argv(services["airflow-worker"]["healthcheck"]["test"])
+    assert test[0] == "CMD-SHELL"
+    argv = shlex.split(test[1])
+    assert argv[:3] == ["celery", "--app", CELERY_APP]
+    assert argv[3:5] == ["inspect", "ping"]
+    assert argv[argv.index("-d") + 1] == "celery@${HOSTNAME}"
+
+
+# ----------------------------------------------------------------- the same settings as the native test
+
+
+@pytest.fixture(scope="module")
+def native_env() -> dict[str, str]:
+    """What tests/test_distributed_airflow.py gives its processes (placeholder values)."""
+    return native.airflow_environment(
+        airflow_home=Path("/tmp/airflow"), metadata_url="postgresql+psycopg://u@h:5432/airflow",
+        broker_url="redis://h:6379/5", api_port=8080, queue="q", jwt_secret="j", api_secret_key="k")
+
+
+def test_native_test_sets_the_distributed_settings(native_env):
+    assert set(native.DISTRIBUTED_SETTINGS) <= set(native_env)
+
+
+@pytest.mark.parametrize("setting", native.DISTRIBUTED_SETTINGS)
+def test_compose_sets_the_distributed_settings_of_the_native_test(common_env, setting):
+    assert common_env.get(setting), f"the native distributed test sets {setting}, docker-compose.yml does not"
+
+
+def test_native_test_and_compose_use_the_same_executor(common_env, native_env):
+    assert common_env["AIRFLOW__CORE__EXECUTOR"] == native_env["AIRFLOW__CORE__EXECUTOR"] == native.EXECUTOR
+
+
+def test_every_native_airflow_setting_is_in_compose(common_env, native_env):
+    """Whatever the native test needs to run Airflow distributed, the containers get too
+    (save the per-run queue, the result bookkeeping and the scheduled-run switch)."""
+    missing = sorted(set(native_env) - set(native.TEST_ONLY_SETTINGS) - set(common_env))
+    assert not missing, f"set by tests/test_distributed_airflow.py, not by docker-compose.yml: {missing}"
+
+
+def test_every_compose_celery_setting_is_exercised_by_the_native_test(common_env, native_env):
+    """Concurrency is the one Celery setting the native test gives on the command line instead."""
+    celery = {key for key in common_env if key.startswith("AIRFLOW__CELERY")} - {"AIRFLOW__CELERY__WORKER_CONCURRENCY"}
+    assert celery <= set(native_env), sorted(celery - set(native_env))
+
+
+@pytest.mark.parametrize("setting", ["AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
+                                     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"])
+def test_native_test_and_compose_use_the_same_url_schemes(common_env, native_env, setting):
+    assert urlsplit(common_env[setting]).scheme == urlsplit(native_env[setting]).scheme
