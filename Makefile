@@ -39,6 +39,7 @@ demo: venv
 	@$(BIN)/statwh plan-gap --year 2021
 
 test: venv
+	@scripts/ensure-chromium.sh
 	@$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
