@@ -58,7 +58,8 @@ def cmd_ingest(args) -> int:
     if missing:
         print("no such file: " + ", ".join(map(str, missing)), file=sys.stderr)
         return 2
-    summary = ingest_paths(paths, engine, settings, number_format=args.number_format, progress=_progress)
+    summary = ingest_paths(paths, engine, settings, number_format=args.number_format, progress=_progress,
+                           encoding=args.encoding)
     print(summary.describe())
     return 1 if summary.refused else 0
 
@@ -143,6 +144,18 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_template(args) -> int:
+    from etl.report_template import write_template
+
+    try:
+        path = write_template(args.region, args.month, Path(args.out) if args.out else None)
+    except ValueError as exc:
+        print(f"statwh template: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
 def cmd_rebuild(args) -> int:
     from etl.warehouse import rebuild_rollups
 
@@ -163,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--number-format", choices=("vi", "en"),
                         help="how numbers are written (default: declared in the file, or detected)")
+    ingest.add_argument("--encoding", metavar="NAME",
+                        help="encoding of CSV files that are neither UTF-8 nor marked with a byte-order mark, "
+                             "e.g. cp1258 (default: a '# encoding:' line in the file; Windows-1258 is "
+                             "recognised when all its letters are Vietnamese)")
     ingest.set_defaults(func=cmd_ingest)
 
     sub.add_parser("run", help="ingest every file in the landing folder").set_defaults(func=cmd_run)
@@ -209,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(func=cmd_sample)
 
     sub.add_parser("rebuild", help="recompute every rollup").set_defaults(func=cmd_rebuild)
+    template = sub.add_parser("template", help="a blank monthly report (XLSX) for a department to fill in")
+    template.add_argument("--region", required=True, help="GSO region code, e.g. 74")
+    template.add_argument("--month", required=True, help="YYYY-MM, e.g. 2021-12")
+    template.add_argument("--out", metavar="PATH", help="file to write (default: bao_cao_thang_REGION_MONTH.xlsx)")
+    template.set_defaults(func=cmd_template)
     from etl import dictionary, export, reports  # subcommands that register themselves
 
     reports.register(sub)

@@ -9,6 +9,7 @@
 | ``STATWH_QUARANTINE_DIR`` | where rejected files are kept with their reports | ``$STATWH_HOME/quarantine`` |
 | ``STATWH_EXPECTATIONS_DIR`` | the Great Expectations suites | ``<repo>/expectations`` |
 | ``STATWH_SQL_DIR`` | the warehouse DDL | ``<repo>/warehouse_sql`` |
+| ``STATWH_MAX_FILE_BYTES`` | larger submission files are refused unread (:mod:`etl.readers`) | ``209715200`` (200 MB) |
 """
 
 from __future__ import annotations

@@ -30,9 +30,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from etl.config import Settings, load_settings
+from etl.cross_checks import report_cross_checks
 from etl.readers import SUPPORTED_SUFFIXES
 from etl.quality import run_statistical_checks
-from etl.submission import PreparedSubmission, Problem, file_sha256, prepare_submission
+from etl.submission import CheckResult, PreparedSubmission, Problem, file_sha256, prepare_submission
 from etl.warehouse import arrow_table, bulk_insert, next_batch_key, refresh_rollups, utc_now
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ def ingest_file(
     number_format: str | None = None,
     today: dt.date | None = None,
     recorded_at: dt.datetime | None = None,
+    encoding: str | None = None,
 ) -> IngestResult:
     """Process one submission file; see the module docstring. ``move`` takes it out of
     the landing folder (the pipeline), otherwise it is copied (files named on the CLI).
@@ -216,7 +218,8 @@ def ingest_file(
         return IngestResult(path.name, "duplicate", batch_key, problems=problems, kept_at=kept_at,
                             duplicate_of_status=status)
 
-    prepared = prepare_submission(path, number_format=number_format, today=today)  # type: ignore[arg-type]
+    prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
+                                  encoding=encoding)
     if not prepared.accepted:
         return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
     return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
@@ -255,6 +258,32 @@ def _record_batch(conn: Connection, prepared: PreparedSubmission, batch_key: int
         )
         problems["source_row"] = problems["source_row"].astype("Int32")
         bulk_insert(conn, "dw.audit_problem", arrow_table(problems, schema))
+    if prepared.check_results:
+        bulk_insert(conn, "dw.audit_check_result", _check_result_table(prepared.check_results, batch_key, recorded_at))
+
+
+_CHECK_RESULT_SCHEMA = pa.schema(
+    [("batch_key", pa.int64()), ("suite_name", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
+     ("success", pa.bool_()), ("element_count", pa.int64()), ("unexpected_count", pa.int64()),
+     ("recorded_at", pa.timestamp("us"))]
+)
+
+
+def _check_result_table(results: list[CheckResult], batch_key: int, recorded_at: dt.datetime) -> pa.Table:
+    """One row per suite and rule (a rule run twice on the file: failed if either run failed, counts added)."""
+    merged: dict[tuple[str, str], dict] = {}
+    for r in results:
+        row = merged.get((r.suite, r.rule))
+        if row is None:
+            merged[(r.suite, r.rule)] = {"batch_key": batch_key, "suite_name": r.suite, "rule": r.rule,
+                                         "severity": r.severity, "success": r.success,
+                                         "element_count": r.element_count, "unexpected_count": r.unexpected_count,
+                                         "recorded_at": recorded_at}
+            continue
+        row["success"] = row["success"] and r.success
+        for key, value in (("element_count", r.element_count), ("unexpected_count", r.unexpected_count)):
+            row[key] = value if row[key] is None else row[key] + (value or 0)
+    return pa.Table.from_pylist(list(merged.values()), schema=_CHECK_RESULT_SCHEMA)
 
 
 def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
@@ -318,13 +347,17 @@ def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings
             conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
             new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
-            prepared.problems += large_revisions(conn, batch_key, prepared)
-            prepared.problems += run_statistical_checks(conn, batch_key, prepared)
+            revisions = large_revisions(conn, batch_key, prepared)
+            prepared.problems += revisions
+            prepared.check_results.append(CheckResult("revision_policy", "revision_exceeds_threshold", "warning",
+                                                      not revisions, new_versions, len(revisions)))
+            prepared.problems += run_statistical_checks(conn, batch_key, prepared)  # and records its checks
         else:
             conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})
             new_versions = _count(conn, "dw.fct_plan_target_version", batch_key)
         refresh_rollups(conn, batch_key, recorded_at)
+        prepared.problems += report_cross_checks(conn, batch_key, prepared)  # a report's own YTD and growth
         for cleanup in (table, "staging.stg_touched_key"):
             conn.execute(sa.text(f"DELETE FROM {cleanup} WHERE batch_key = :b"), {"b": batch_key})
         _record_batch(conn, prepared, batch_key, "loaded", (new_versions, staged - new_versions), kept_at,
@@ -442,12 +475,14 @@ def ingest_paths(
     run_id: str = "cli",
     number_format: str | None = None,
     progress: Callable[[int, int, IngestResult], None] | None = None,
+    encoding: str | None = None,
 ) -> RunSummary:
     """Ingest several files in order, each in its own batch."""
     paths = list(paths)
     results = []
     for index, path in enumerate(paths, start=1):
-        result = ingest_file(path, engine, settings, move=move, run_id=run_id, number_format=number_format)
+        result = ingest_file(path, engine, settings, move=move, run_id=run_id, number_format=number_format,
+                             encoding=encoding)
         results.append(result)
         if progress:
             progress(index, len(paths), result)

@@ -27,9 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl.config import load_settings
-from etl.submission import PreparedSubmission, Problem
+from etl.submission import CheckResult, PreparedSubmission, Problem
 
 SEVERITY = {"warning": "warning", "critical": "error", "info": "info"}
+#: the suite name the checks' outcomes are recorded under (dw.audit_check_result)
+SUITE = "statistical_checks"
 CHECK_TYPES = {"outlier_yoy", "outlier_mom", "unit_slip", "difference", "ratio"}
 
 
@@ -196,14 +198,16 @@ def _identity(check: dict, current: pd.DataFrame, new: pd.DataFrame) -> list[tup
 def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedSubmission,
                            checks: list[dict] | None = None) -> list[Problem]:
     """Findings for the figures this batch wrote. Raises :class:`QualityRejection` if a
-    critical check fails (the caller's transaction must then roll back)."""
+    critical check fails (the caller's transaction must then roll back). Each check's
+    outcome (passed: no finding) is added to ``prepared.check_results``."""
     checks = load_checks() if checks is None else checks
     if not checks:
         return []
     years = max([c.get("history_years", 1) for c in checks] + [2])
     new_keys = conn.execute(sa.text("SELECT MIN(month_key) FROM dw.fct_monthly_figure_version WHERE batch_key = :b"),
                             {"b": batch_key}).scalar()
-    if new_keys is None:
+    if new_keys is None:  # nothing new or changed: every check passes on no figures
+        prepared.check_results.extend(_check_results(checks, [], 0))
         return []
     history = _history(conn, batch_key, int(new_keys) - 100 * years)
     before = _latest(history[history.batch_key < batch_key])
@@ -235,7 +239,16 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
                 add(check, row, f"{values[check['result']]:g}",
                     f"{region} {month_key // 100}-{month_key % 100:02d}: {check['message']} "
                     f"(reported {values[check['result']]:g}, parts give {expected:g}, tolerance {tolerance:g})")
+    prepared.check_results.extend(_check_results(checks, problems, len(new)))
     critical = [p for p in problems if p.severity == "error"]
     if critical:
         raise QualityRejection(problems)
     return problems
+
+
+def _check_results(checks: list[dict], problems: list[Problem], figures: int) -> list[CheckResult]:
+    """One outcome per check: passed when it found nothing among the batch's new figures."""
+    return [CheckResult(SUITE, check["rule"], SEVERITY[check["severity"]],
+                        not any(p.rule == check["rule"] for p in problems), figures,
+                        sum(p.rule == check["rule"] for p in problems))
+            for check in checks]

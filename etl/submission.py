@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -21,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from etl import vnnum
-from etl.readers import FileReadError, RawTable, read_table
+from etl.readers import FileReadError, RawTable, read_table, repeated_header_rows
 from etl.reference import Reference, fold, load_reference
 
 SubmissionKind = Literal["monthly", "plan"]
@@ -67,6 +69,23 @@ class Problem:
         return asdict(self)
 
 
+#: the suite name under which the checks made while reading a file are recorded
+READING_SUITE = "reading"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check (a suite's rule) on one file, passed or failed; stored with
+    the batch in ``dw.audit_check_result`` so data quality can be followed over time."""
+
+    suite: str
+    rule: str
+    severity: str                        # what a failure means: 'error' | 'warning' | 'info'
+    success: bool
+    element_count: int | None = None     # rows, header cells or figures checked
+    unexpected_count: int | None = None  # how many of them failed
+
+
 @dataclass
 class PreparedSubmission:
     path: Path
@@ -77,6 +96,10 @@ class PreparedSubmission:
     frame: pd.DataFrame | None
     rows_in_file: int
     problems: list[Problem] = field(default_factory=list)
+    #: a report-layout file's own comparison figures, checked by etl.cross_checks after loading
+    reported: object | None = None
+    #: every check run on the file, passed or failed (reading, suites, then those run while loading)
+    check_results: list[CheckResult] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -110,8 +133,11 @@ def prepare_submission(
     number_format: vnnum.Convention | None = None,
     today: dt.date | None = None,
     reference: Reference | None = None,
+    encoding: str | None = None,
 ) -> PreparedSubmission:
-    """Read, normalise and validate one submission file. Never raises for bad content."""
+    """Read, normalise and validate one submission file. Never raises for bad content.
+
+    ``encoding``: of a CSV that is neither UTF-8 nor marked (see :mod:`etl.readers`)."""
     from etl.validation import run_suite  # GX is slow to import; only pay when validating
 
     reference = reference or load_reference()
@@ -126,15 +152,30 @@ def prepare_submission(
                     None if value is None else str(value), rule, message)
         )
 
+    def checked(rule, failures, elements=None, severity="error"):
+        prepared.check_results.append(
+            CheckResult(READING_SUITE, rule, severity, failures == 0, elements, failures))
+
     try:
-        raw = read_table(path)
+        raw = read_table(path, encoding=encoding)
     except FileReadError as exc:
-        problem(exc.row, None, None, "file_readable", str(exc), sheet=exc.sheet)
+        problem(exc.row, getattr(exc, "column", None), None, "file_readable", str(exc), sheet=exc.sheet)
+        checked("file_readable", 1)
         return prepared
+    checked("file_readable", 0, len(raw.frame))
     prepared.sheet = raw.sheet
+    if raw.sheet is None:  # a CSV: UTF-8, or its encoding stated (BOM, directive, --encoding)
+        if raw.encoding_note:
+            prepared.problems.append(Problem(file_name, None, None, None, None, "encoding_utf8_or_declared",
+                                             raw.encoding_note, "warning"))
+        checked("encoding_utf8_or_declared", int(bool(raw.encoding_note)), severity="warning")
     prepared.rows_in_file = len(raw.frame)
+    prepared.reported = raw.reported
+    for row, column, value, rule, message in raw.problems:  # found by the reader (report layout)
+        problem(row, column, value, rule, message)
     columns = [c for c in raw.frame.columns if c != "source_row"]
     kind = detect_kind(columns)
+    checked("submission_kind", int(kind is None), len(columns))
     if kind is None:
         problem(raw.header_row, None, ", ".join(columns), "submission_kind",
                 "cannot tell the kind of file: a monthly file has a 'period' column, "
@@ -142,22 +183,68 @@ def prepare_submission(
         return prepared
     prepared.kind = kind
     structure = run_suite(f"{kind}_structure", pd.DataFrame(columns=columns), {}, file_name, raw.sheet,
-                          header_row=raw.header_row)
+                          header_row=raw.header_row, outcomes=prepared.check_results)
     prepared.problems += structure
     if structure:
         return prepared
+    checked("not_empty", int(len(raw.frame) == 0), len(raw.frame))
     if len(raw.frame) == 0:
         problem(raw.header_row, None, None, "not_empty", "the file has a header but no data rows")
         return prepared
+    repeated = repeated_header_rows(raw)
+    checked("header_not_repeated", len(repeated), len(raw.frame))
+    if repeated:  # reported, and left out of the other checks (which it would fail)
+        for row in repeated[:20]:
+            problem(row, None, None, "header_not_repeated",
+                    f"this row repeats the header row (row {raw.header_row}): a table pasted twice, or a header "
+                    "repeated on every printed page? Delete the row")
+        raw.frame = raw.frame[~raw.frame["source_row"].isin(repeated)].reset_index(drop=True)
 
-    convention = _settle_convention(raw, kind, number_format, problem)
+    numbers = _NumberCells(raw, NUMBER_COLUMN[kind])
+    convention = _settle_convention(raw, kind, number_format, problem, numbers)
     prepared.number_convention = convention
-    frame = _normalise(raw, kind, convention, reference, today, problem)
+    frame = _normalise(raw, kind, convention, reference, today, problem, numbers)
     prepared.frame = frame
+    rules_broken = [p.rule for p in prepared.problems]
+    declared = number_format or raw.directives.get("number_format")
+    for rule in ("number_format_declared",) if declared else ("number_format_consistent", "number_format_unambiguous"):
+        checked(rule, rules_broken.count(rule), len(frame))
+    checked("number_readable", rules_broken.count("number_readable"), len(frame))
+    if kind == "monthly":  # GX says "write YYYY-MM"; a period written the Vietnamese way gets its own words
+        for row, written, period in _periods_written_otherwise(frame):
+            problem(row, "period", written, "period_format", f"write this period as {period} (YYYY-MM)")
     parameters = _suite_parameters(reference, today)
-    prepared.problems += run_suite(kind, frame, parameters, file_name, raw.sheet)
+    prepared.problems += run_suite(kind, frame, parameters, file_name, raw.sheet, outcomes=prepared.check_results)
     prepared.problems = _dedupe(prepared.problems)
     return prepared
+
+
+_VIETNAMESE_PERIOD = re.compile(r"(?:thang|t)?\s*(\d{1,2})\s*(?:[/.\-]|nam)\s*(\d{4})")  # folded: Tháng 12/2021
+_YEAR_FIRST_PERIOD = re.compile(r"(\d{4})\s*[/.]\s*(\d{1,2})")                          # 2021/12
+_YYYY_MM = re.compile(r"\d{4}-\d{2}")
+
+
+def _periods_written_otherwise(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """(row, period as written, the same as YYYY-MM) for periods written as ``Tháng 12/2021``,
+    ``T12/2021``, ``12/2021`` or ``2021/12``: rejected like any other period not written
+    YYYY-MM, with the exact replacement in the message. Looks at each distinct period once."""
+    periods = frame["period"]
+    rewritten = {}
+    for written in pd.unique(periods):
+        if _YYYY_MM.fullmatch(str(written)):
+            continue
+        folded = fold(written)
+        m = _VIETNAMESE_PERIOD.fullmatch(folded)
+        month, year = (int(m[1]), m[2]) if m else (None, None)
+        if m is None and (m := _YEAR_FIRST_PERIOD.fullmatch(folded)):
+            month, year = int(m[2]), m[1]
+        if month and 1 <= month <= 12:
+            rewritten[written] = f"{year}-{month:02d}"
+    if not rewritten:
+        return []
+    chosen = periods.isin(list(rewritten)).to_numpy(dtype=bool)
+    return [(int(row), str(written), rewritten[written])
+            for row, written in zip(frame["source_row"].to_numpy()[chosen], periods.to_numpy()[chosen])]
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -176,7 +263,34 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 # --------------------------------------------------------------------------- numbers
 
 
-def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None, problem) -> str | None:
+class _NumberCells:
+    """The number column's text cells as one pyarrow array, and their readings under both
+    conventions once computed: detecting the convention and parsing share them."""
+
+    def __init__(self, raw: RawTable, column: str):
+        cells = raw.frame[column]
+        self.column = column
+        self.is_text = _is_text(cells)
+        if not self.is_text.any():
+            self.strings = pa.array([], pa.string())
+        elif raw.sheet:
+            self.strings = pa.array(cells[self.is_text].astype(str).tolist())
+        else:
+            self.strings = pa.array((cells if self.is_text.all() else cells[self.is_text]).array)
+        self.rows = raw.frame["source_row"].to_numpy()[self.is_text]
+        self.readings: vnnum.ArrayReadings | None = None
+
+
+def _is_text(cells: pd.Series) -> np.ndarray:
+    """Which cells hold a ``str`` (spreadsheet cells may hold numbers)."""
+    dtype = cells.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype):
+        return cells.notna().to_numpy(dtype=bool)  # a CSV column: every non-null cell is a str
+    return cells.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+
+
+def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None, problem,
+                       numbers: _NumberCells | None = None) -> str | None:
     """The file's number convention: as declared (argument or ``# number_format:`` line), or detected."""
     declared = declared or raw.directives.get("number_format")
     if declared:
@@ -186,14 +300,12 @@ def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None
                     "number_format must be 'vi' (1.302,9) or 'en' (1,302.9)")
         return choice
     column = NUMBER_COLUMN[kind]
-    texts = raw.frame[column]
-    is_text = texts.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    if not is_text.any():
+    numbers = numbers or _NumberCells(raw, column)
+    if not numbers.is_text.any():
         return "vi"  # every number is a spreadsheet number: no convention involved
-    strings = pa.array(texts[is_text].astype(str).tolist() if raw.sheet else texts[is_text].array)
-    readings = vnnum.array_readings(strings)
+    strings, rows = numbers.strings, numbers.rows
+    readings = numbers.readings = vnnum.array_readings(strings)
     detection = vnnum.detect_convention(readings)
-    rows = raw.frame["source_row"].to_numpy()[is_text]
     if detection.convention is not None:
         return detection.convention
     if detection.is_mixed:
@@ -211,17 +323,24 @@ def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None
     return None
 
 
-def _parse_numbers(raw: RawTable, column: str, convention: str | None, problem) -> np.ndarray:
+def _parse_numbers(raw: RawTable, column: str, convention: str | None, problem,
+                   numbers: _NumberCells | None = None) -> np.ndarray:
     cells = raw.frame[column]
-    is_text = cells.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    numbers = numbers if numbers is not None and numbers.column == column else _NumberCells(raw, column)
+    is_text = numbers.is_text
     values = np.full(len(cells), np.nan)
     if (~is_text).any():  # spreadsheet numbers
         values[~is_text] = cells[~is_text].astype("float64").to_numpy()
     if is_text.any() and convention is not None:
-        strings = pa.array(cells[is_text].astype(str).tolist() if raw.sheet else cells[is_text].array)
-        parsed, unreadable = vnnum.parse_number_array(strings, convention)
+        strings = numbers.strings
+        if numbers.readings is not None:  # already read while detecting the convention
+            r = numbers.readings
+            parsed = np.where(r.valid[convention], r.value[convention], np.nan)
+            unreadable = r.present & ~r.valid[convention]
+        else:
+            parsed, unreadable = vnnum.parse_number_array(strings, convention)
         values[is_text] = parsed
-        rows = raw.frame["source_row"].to_numpy()[is_text]
+        rows = numbers.rows
         for i in np.flatnonzero(unreadable):
             problem(int(rows[i]), column, strings[i].as_py(), "number_readable",
                     f"not a number written the {vnnum._NAMES[convention]} way")
@@ -229,43 +348,135 @@ def _parse_numbers(raw: RawTable, column: str, convention: str | None, problem) 
 
 
 # --------------------------------------------------------------------------- normalising
+#
+# Most columns of a submission repeat a few values (63 regions, 12 indicators, a few units,
+# periods and status words) over many rows. Every row-by-row step below is therefore
+# computed once per distinct value (or combination of values) of the raw cells it reads,
+# on the rows that first hold them, and spread back over all rows: the same result, dtype
+# included, as computing it on every row.
 
 
-def _text(raw: RawTable, column: str) -> pd.Series:
-    if column not in raw.frame:
-        return pd.Series([""] * len(raw.frame), dtype=object)
-    series = raw.frame[column]
-    if raw.sheet is not None:  # spreadsheet cells: numbers that are codes (74, 2021.0) become text
-        series = series.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-    return series.astype(str).str.strip().astype(object)
+class _Distinct:
+    """Row-wise computations on a table's columns, evaluated once per distinct combination."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def column(self, name: str) -> pd.Series:
+        if name in self.frame:
+            return self.frame[name]
+        return pd.Series([""] * len(self.frame), dtype=object, index=self.frame.index)
+
+    def _group(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the number of its combination; per combination, the first row holding it."""
+        if names not in self._groups:
+            combined = None
+            for name in names:
+                codes, uniques = pd.factorize(self.column(name))
+                codes = codes.astype(np.int64, copy=False)
+                missing = codes < 0
+                if missing.any():  # NA, None and NaN: each such row stands alone (factorize folds them)
+                    codes[missing] = len(uniques) + np.arange(int(missing.sum()))
+                    codes = pd.factorize(codes)[0]  # back in order of first appearance
+                if combined is None:
+                    combined = codes
+                else:  # numbered again in order of first appearance
+                    combined = pd.factorize(combined * (len(uniques) + int(missing.sum())) + codes)[0]
+            assert combined is not None
+            # Numbers in order of first appearance: the running maximum steps up exactly at
+            # each combination's first row.
+            running = np.maximum.accumulate(combined)
+            steps = np.empty(len(combined), dtype=bool)
+            steps[:1] = True
+            np.greater(running[1:], running[:-1], out=steps[1:])
+            self._groups[names] = (combined, np.flatnonzero(steps))
+        return self._groups[names]
+
+    def on_rows(self, names: tuple[str, ...], frame: pd.DataFrame,
+                func: Callable[[pd.DataFrame], pd.Series | np.ndarray]) -> np.ndarray:
+        """``func(frame)`` for a row-wise ``func`` of columns of ``frame`` that are themselves
+        row-wise functions of the raw columns ``names``: evaluated on one row per distinct
+        combination of those raw values."""
+        codes, first = self._group(names)
+        if len(first) == len(codes):
+            return np.asarray(func(frame))
+        return np.asarray(func(frame.iloc[first].reset_index(drop=True)))[codes]
+
+    def compute(self, names: tuple[str, ...], func: Callable[..., pd.Series | np.ndarray]) -> pd.Series | np.ndarray:
+        """``func(*columns)`` for a row-wise ``func``, evaluated on one row per distinct combination."""
+        codes, first = self._group(names)
+        if len(first) == len(codes):  # every row distinct (or no rows): nothing to share
+            return func(*(self.column(n) for n in names))
+        result = func(*(self.column(n).iloc[first].reset_index(drop=True) for n in names))
+        if isinstance(result, pd.Series):
+            spread = result.iloc[codes]
+            spread.index = self.frame.index
+            return spread
+        return np.asarray(result)[codes]
 
 
-def _normalise(raw, kind, convention, reference: Reference, today, problem) -> pd.DataFrame:
-    frame = pd.DataFrame({"source_row": raw.frame["source_row"].to_numpy(dtype="int64")})
-    region = _text(raw, "region_code")
+def _cells_as_text(cells: pd.Series, spreadsheet: bool) -> pd.Series:
+    if spreadsheet:  # spreadsheet cells: numbers that are codes (74, 2021.0) become text
+        cells = cells.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    return cells.astype(str).str.strip().astype(object)
+
+
+def _region_codes(text: pd.Series) -> pd.Series:
     # Excel drops the leading zero of codes like 01; GSO province codes have two digits.
-    frame["region_code"] = region.where(~region.str.fullmatch(r"\d"), "0" + region)
-    frame["indicator_code"] = _text(raw, "indicator_code").str.upper()
-    unit_written = _text(raw, "unit")
-    frame["unit_reported"] = unit_written
-    folded_units = {u: reference.canonical_unit(u) for u in unit_written.unique()}
-    frame["unit"] = unit_written.map(folded_units).astype(object)
+    return text.where(~text.str.fullmatch(r"\d"), "0" + text)
+
+
+def _canonical_units(text: pd.Series, reference: Reference) -> pd.Series:
+    folded_units = {u: reference.canonical_unit(u) for u in text.unique()}
+    return text.map(folded_units).astype(object)
+
+
+def _cells_as_written(cells: pd.Series) -> np.ndarray | pd.Series:
+    """The cell as written, for problem reports."""
+    dtype = cells.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype) and not cells.hasnans:
+        return cells.astype(str)  # every cell is already a str
+    return cells.map(lambda v: "" if v is None else str(v)).to_numpy()
+
+
+def _normalise(raw, kind, convention, reference: Reference, today, problem,
+               numbers: _NumberCells | None = None) -> pd.DataFrame:
+    cells = _Distinct(raw.frame)
+    spreadsheet = raw.sheet is not None
+
+    def text(column: pd.Series) -> pd.Series:
+        return _cells_as_text(column, spreadsheet)
+
+    def indicator(column: pd.Series) -> pd.Series:
+        return text(column).str.upper()
+
+    def unit(column: pd.Series) -> pd.Series:
+        return _canonical_units(text(column), reference)
+
+    frame = pd.DataFrame({"source_row": raw.frame["source_row"].to_numpy(dtype="int64")})
+    frame["region_code"] = cells.compute(("region_code",), lambda c: _region_codes(text(c)))
+    frame["indicator_code"] = cells.compute(("indicator_code",), indicator)
+    frame["unit_reported"] = cells.compute(("unit",), text)
+    frame["unit"] = cells.compute(("unit",), unit)
     number_column = NUMBER_COLUMN[kind]
-    # the cell as written, for problem reports
-    frame[f"{number_column}_text"] = raw.frame[number_column].map(lambda v: "" if v is None else str(v)).to_numpy()
-    frame[f"{number_column}_reported"] = _parse_numbers(raw, number_column, convention, problem)
+    frame[f"{number_column}_text"] = _cells_as_written(raw.frame[number_column])
+    frame[f"{number_column}_reported"] = _parse_numbers(raw, number_column, convention, problem, numbers)
     catalogue = reference.indicators
-    frame["indicator_kind"] = frame["indicator_code"].map(catalogue["kind"]).fillna("unknown")
-    frame["canonical_unit"] = frame["indicator_code"].map(catalogue["canonical_unit"]).fillna("")
-    frame["indicator_can_be_negative"] = (
-        frame["indicator_code"].map(catalogue["can_be_negative"]).fillna("false").str.lower()
-    )
+    frame["indicator_kind"] = cells.compute(
+        ("indicator_code",), lambda c: indicator(c).map(catalogue["kind"]).fillna("unknown"))
+    frame["canonical_unit"] = cells.compute(
+        ("indicator_code",), lambda c: indicator(c).map(catalogue["canonical_unit"]).fillna(""))
+    frame["indicator_can_be_negative"] = cells.compute(
+        ("indicator_code",), lambda c: indicator(c).map(catalogue["can_be_negative"]).fillna("false").str.lower())
     if kind == "monthly":
-        _normalise_monthly(raw, frame, reference)
+        _normalise_monthly(cells, text, frame, reference)
     else:
-        _normalise_plan(raw, frame, reference)
-    frame["indicator_unit"] = frame["indicator_code"] + "|" + frame["unit"].fillna("?")
-    factor = _conversion_factors(frame, reference)
+        _normalise_plan(cells, text, frame, reference)
+    frame["indicator_unit"] = cells.compute(
+        ("indicator_code", "unit"), lambda i, u: indicator(i) + "|" + unit(u).fillna("?"))
+    factor = cells.on_rows(("indicator_code", "unit"), frame[["indicator_code", "unit"]],
+                           lambda rows: _conversion_factors(rows, reference))
     frame[number_column] = frame[f"{number_column}_reported"] * factor
     if kind == "plan":  # growth targets are percentages whatever the indicator's unit
         growth = frame["target_kind"] == "growth_pct"
@@ -273,28 +484,44 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem) -> p
     return frame
 
 
-def _normalise_monthly(raw: RawTable, frame: pd.DataFrame, reference: Reference) -> None:
-    period = _text(raw, "period")
-    frame["period"] = period
-    parsed = pd.to_datetime(period.where(period.str.fullmatch(r"\d{4}-\d{2}"), None), format="%Y-%m", errors="coerce")
-    frame["month_key"] = (parsed.dt.year * 100 + parsed.dt.month).astype("Int64")
-    frame["period_start"] = parsed.dt.date
-    status = _text(raw, "status")
-    frame["status_reported"] = status
-    frame["status"] = status.map(lambda s: _STATUS_WORDS.get(fold(s), s)).astype(object)
-    frame["department_code"] = _text(raw, "department_code")
-    frame["note"] = _text(raw, "note")
-    frame["region_in_force"] = _region_in_force(frame, reference)
+def _period_starts(period: pd.Series) -> pd.Series:
+    return pd.to_datetime(period.where(period.str.fullmatch(r"\d{4}-\d{2}"), None), format="%Y-%m", errors="coerce")
 
 
-def _normalise_plan(raw: RawTable, frame: pd.DataFrame, reference: Reference) -> None:
-    year = _text(raw, "year")
-    frame["year_reported"] = year
-    frame["year"] = pd.to_numeric(year.where(year.str.fullmatch(r"\d{4}"), None), errors="coerce").astype("Int64")
-    frame["target_kind"] = _text(raw, "target_kind").str.lower()
-    frame["note"] = _text(raw, "note")
+def _normalise_monthly(cells: _Distinct, text, frame: pd.DataFrame, reference: Reference) -> None:
+    frame["period"] = cells.compute(("period",), text)
+
+    def month_key(column: pd.Series) -> pd.Series:
+        parsed = _period_starts(text(column))
+        return (parsed.dt.year * 100 + parsed.dt.month).astype("Int64")
+
+    frame["month_key"] = cells.compute(("period",), month_key)
+    frame["period_start"] = cells.compute(("period",), lambda c: _period_starts(text(c)).dt.date)
+    frame["status_reported"] = cells.compute(("status",), text)
+    frame["status"] = cells.compute(
+        ("status",), lambda c: text(c).map(lambda s: _STATUS_WORDS.get(fold(s), s)).astype(object))
+    frame["department_code"] = cells.compute(("department_code",), text)
+    frame["note"] = cells.compute(("note",), text)
+
+    frame["region_in_force"] = cells.on_rows(("region_code", "period"), frame[["region_code", "period_start"]],
+                                             lambda rows: _region_in_force(rows, reference))
+
+
+def _plan_years(year: pd.Series) -> pd.Series:
+    return pd.to_numeric(year.where(year.str.fullmatch(r"\d{4}"), None), errors="coerce").astype("Int64")
+
+
+def _year_starts(years: pd.Series) -> list:
+    return [dt.date(int(y), 1, 1) if pd.notna(y) else None for y in years]
+
+
+def _normalise_plan(cells: _Distinct, text, frame: pd.DataFrame, reference: Reference) -> None:
+    frame["year_reported"] = cells.compute(("year",), text)
+    frame["year"] = cells.compute(("year",), lambda c: _plan_years(text(c)))
+    frame["target_kind"] = cells.compute(("target_kind",), lambda c: text(c).str.lower())
+    frame["note"] = cells.compute(("note",), text)
     # A plan names the unit in force on 1 January of its year.
-    frame["year_start"] = [dt.date(int(y), 1, 1) if pd.notna(y) else None for y in frame["year"]]
+    frame["year_start"] = _year_starts(frame["year"])
     frame["period_start"] = frame["year_start"]
     frame["region_in_force"] = _region_in_force(frame, reference)
 

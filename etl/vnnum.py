@@ -128,13 +128,18 @@ class ArrayReadings:
 
 def array_readings(strings: pa.Array | pa.ChunkedArray) -> ArrayReadings:
     """Vectorised :func:`readings` over a pyarrow string array (nulls are 'not present')."""
+    return _array_readings(strings, CONVENTIONS)
+
+
+def _array_readings(strings: pa.Array | pa.ChunkedArray, conventions: tuple[Convention, ...]) -> ArrayReadings:
+    """Readings under ``conventions`` only (parsing with a known convention needs one)."""
     text = pc.utf8_trim_whitespace(strings.cast(pa.string()))
     present = pc.fill_null(pc.greater(pc.utf8_length(text), 0), False)
     signed = pc.replace_substring_regex(text, pattern="^[\u2212\u2013]", replacement="-")
     unspaced = pc.replace_substring_regex(signed, pattern="[ \u00a0\u202f]", replacement="")
     valid: dict[Convention, np.ndarray] = {}
     value: dict[Convention, np.ndarray] = {}
-    for c in CONVENTIONS:
+    for c in conventions:
         ok = pc.fill_null(pc.match_substring_regex(text, pattern=GRAMMAR[c]), False)
         plain = pc.replace_substring(unspaced, pattern=_GROUP_MARK[c], replacement="")
         plain = pc.replace_substring(plain, pattern=_DECIMAL_MARK[c], replacement=".")
@@ -186,7 +191,7 @@ def parse_number_array(
     strings: pa.Array | pa.ChunkedArray, convention: Convention
 ) -> tuple[np.ndarray, np.ndarray]:
     """Values (float64, NaN where unreadable or blank) and a mask of unreadable non-blank cells."""
-    r = array_readings(strings)
+    r = _array_readings(strings, (convention,))
     values = np.where(r.valid[convention], r.value[convention], np.nan)
     return values, r.present & ~r.valid[convention]
 

@@ -303,10 +303,10 @@ def prepare_warehouse(engine: Engine) -> None:
 # --------------------------------------------------------------------------- rollup refresh
 
 #: materialised facts, in refresh order (the plan gap reads the annual rollup)
-ROLLUP_FACTS: tuple[tuple[str, str], ...] = (
-    ("dw.fct_monthly_ytd", "dw.calc_monthly_ytd"),
-    ("dw.fct_annual_rollup", "dw.calc_annual_rollup"),
-    ("dw.fct_plan_gap", "dw.calc_plan_gap"),
+ROLLUP_FACTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("dw.fct_monthly_ytd", "dw.calc_monthly_ytd", ("region_key", "indicator_key", "month_key")),
+    ("dw.fct_annual_rollup", "dw.calc_annual_rollup", ("region_key", "indicator_key", "year")),
+    ("dw.fct_plan_gap", "dw.calc_plan_gap", ("region_key", "indicator_key", "year")),
 )
 _LINEAGE = ("computed_by_batch_key", "known_from", "superseded_by_batch_key", "known_until")
 _TOUCHED_ROW = (
@@ -327,10 +327,15 @@ def _column_types(conn: Connection, relation: str) -> dict[str, str]:
     return {r[0]: str(r[1]).lower() for r in rows}
 
 
-def _same_row(columns: dict[str, str]) -> str:
+def _same_row(columns: dict[str, str], keys: tuple[str, ...]) -> str:
     """SQL saying row f of a fact equals row c of its definition. Floating-point columns
-    match within 1e-9 relative: a re-computed sum may differ in its last bits."""
-    tests = []
+    match within 1e-9 relative: a re-computed sum may differ in its last bits.
+
+    The key columns (NOT NULL on both sides) come first as plain equalities: without them
+    PostgreSQL can use no index or hash for the comparison and scans every current row of
+    the fact for each computed row — a nightly run then grows with the length of history.
+    """
+    tests = [f"f.{k} = c.{k}" for k in keys]
     for name, sql_type in columns.items():
         if "double" in sql_type or "float" in sql_type or "real" in sql_type:
             tests.append(f"(f.{name} = c.{name} OR (f.{name} IS NULL AND c.{name} IS NULL) OR "
@@ -350,10 +355,10 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
     Returns the number of rows inserted per fact.
     """
     written = {}
-    for fact, definition in ROLLUP_FACTS:
+    for fact, definition, keys in ROLLUP_FACTS:
         columns = {c: t for c, t in _column_types(conn, fact).items() if c not in _LINEAGE}
         listed = ", ".join(columns)
-        same = _same_row(columns)
+        same = _same_row(columns, keys)
         params = {"batch_key": batch_key, "computed_at": computed_at}
         conn.execute(
             sa.text(
@@ -422,7 +427,7 @@ def table_contents(engine: Engine, tables: Iterable[str]) -> dict[str, list[tupl
 
 WAREHOUSE_TABLES = (
     "dw.dim_month", "dw.dim_region", "dw.dim_indicator", "dw.dim_unit", "dw.brg_region_crosswalk",
-    "dw.audit_load_batch", "dw.audit_problem",
+    "dw.audit_load_batch", "dw.audit_problem", "dw.audit_check_result",
     "dw.fct_monthly_figure_version", "dw.fct_plan_target_version",
     "dw.fct_monthly_ytd", "dw.fct_annual_rollup", "dw.fct_plan_gap",
     "staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key",

@@ -1,0 +1,726 @@
+"""The departments' monthly report layout, read into the long format.
+
+Departments keep their monthly figures in a report table: one row per indicator
+(chỉ tiêu) with its unit (đơn vị), this month's figure (thực hiện tháng / ước tính
+tháng), and often the same month last year (cùng kỳ), the previous month (tháng
+trước), the year to date (lũy kế) and percentages against the previous month and the
+same period (so tháng trước, so cùng kỳ). Which province and month the report is for
+is written in labelled cells above the table (``Mã tỉnh:`` / ``Tỉnh:``, ``Tháng:``);
+the blank template (:mod:`etl.report_template`) writes them.
+
+:func:`read_report_layout` finds such a table in a CSV or XLSX file and returns a
+:class:`~etl.readers.RawTable` in the long format (``region_code, indicator_code,
+period, value, unit, status, department_code, note``) whose ``source_row`` is the row
+of the sheet as the clerk sees it, so every later problem names the real row. The
+figures are then read, converted and validated exactly like a long-format file.
+
+Indicator names are matched to catalogue codes through ``etl/reference/
+indicator_names.csv`` (plus the catalogue's own names), case-, diacritics- and
+punctuation-insensitively; a name that is in neither is an error naming the row,
+never a guess. The report's own comparison columns are not stored: they travel on
+``RawTable.reported`` (a :class:`ReportedFigures`) to :mod:`etl.cross_checks`, which
+compares them with what the warehouse computes once the batch is loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from etl import vnnum
+from etl.readers import FileReadError, RawTable
+from etl.reference import REFERENCE_DIR, Reference, fold, load_reference
+
+# The report's own figures carried to the cross-checks. Levels are in the row's unit as
+# written; percentages are growth in % (an index written "cùng kỳ = 100" becomes index - 100).
+LEVEL_MEASURES = ("ytd", "ytd_last_year", "same_month_last_year", "previous_month")
+PCT_MEASURES = ("pct_vs_previous_month", "pct_vs_same_month", "pct_ytd_vs_same_period")
+MEASURES = LEVEL_MEASURES + PCT_MEASURES
+# Measures about the year to date: on a row whose year-to-date cell is a second indicator
+# (``ytd_indicator_code``) they belong to that indicator.
+YTD_MEASURES = ("ytd_last_year", "pct_ytd_vs_same_period")
+
+NAME_COLUMN_LABEL = "Chỉ tiêu"
+_EMPTY_MARKS = {"", "-", "–", "—", "x", "…", "...", "..", "n/a", "#n/a"}
+# A name cell starting with one of these ends the table (signatures, notes under it).
+_STOP_WORDS = ("nguoi lap", "thu truong", "giam doc", "noi nhan", "ky ten", "xac nhan", "ghi chu")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def name_key(text: object) -> str:
+    """The key an indicator name is matched on: folded (case, diacritics, đ), numbering and
+    punctuation dropped, ``&`` read as ``và``, ``tỉ`` as ``tỷ``."""
+    text = str(text).strip()
+    text = re.sub(r"^\s*(?:[IVXLC]+|\d+(?:\.\d+)*|[A-Za-zđĐ])\s*[.)]\s+", "", text)  # "1.", "II.", "a)"
+    text = re.sub(r"^\s*[-+*•–—]+\s*", "", text)  # "- ", "+ "
+    text = re.sub(r"\(\s*\*+\s*\)\s*$|\*+\s*$", "", text)  # footnote marks
+    key = fold(text).replace("&", " va ")
+    key = re.sub(r"[^0-9a-z%]+", " ", key)
+    return " ".join("ty" if w == "ti" else w for w in key.split())
+
+
+@dataclass(frozen=True)
+class IndicatorName:
+    indicator_code: str
+    ytd_indicator_code: str | None  # the row's year-to-date cell is this indicator's figure
+
+
+@lru_cache(maxsize=1)
+def indicator_names() -> dict[str, IndicatorName]:
+    """Name key -> indicator: ``indicator_names.csv`` and the catalogue's own names (vi, en)."""
+    reference = load_reference()
+    table = pd.read_csv(REFERENCE_DIR / "indicator_names.csv", dtype=str, keep_default_na=False)
+    entries: list[tuple[str, IndicatorName, str]] = []
+    for code, row in reference.indicators.iterrows():
+        for name in (row["name_vi"], row["name_en"]):
+            entries.append((name, IndicatorName(code, None), "indicators.csv"))
+    for r in table.itertuples(index=False):
+        for code in (r.indicator_code, r.ytd_indicator_code):
+            if code and code not in reference.indicators.index:
+                raise ValueError(f"indicator_names.csv: {r.name_as_written!r}: unknown indicator code {code!r}")
+        entries.append((r.name_as_written, IndicatorName(r.indicator_code, r.ytd_indicator_code or None),
+                        "indicator_names.csv"))
+    names: dict[str, IndicatorName] = {}
+    for written, entry, source in entries:
+        key = name_key(written)
+        if not key:
+            raise ValueError(f"{source}: an empty indicator name")
+        if names.setdefault(key, entry) != entry:
+            raise ValueError(f"{source}: {written!r} names both {names[key]} and {entry}")
+    return names
+
+
+def match_indicator_name(written: object) -> IndicatorName | None:
+    """The indicator a name as written in a report stands for, or None if it is unknown."""
+    return indicator_names().get(name_key(written))
+
+
+# --------------------------------------------------------------------------- what travels on
+
+
+@dataclass
+class ReportedFigures:
+    """The report's own comparison figures, for :mod:`etl.cross_checks`.
+
+    ``frame``: one row per long-format row that has any (``source_row``,
+    ``indicator_code``), with, per measure of :data:`MEASURES`, its value (``m``; levels in
+    the row's unit as written, percentages as growth in %), its text as written
+    (``m_text``) and half a unit of its last written decimal (``m_half``, the rounding the
+    cross-checks allow). ``labels``: measure -> the column's header as written.
+    """
+
+    frame: pd.DataFrame
+    labels: dict[str, str]
+    pct_forms: dict[str, str] = field(default_factory=dict)  # measure -> 'index' | 'growth'
+
+
+# --------------------------------------------------------------------------- grids
+
+
+@dataclass
+class _Grid:
+    sheet: str | None
+    rows: list[tuple[int, list[object]]]  # (row number as the clerk sees it, cells)
+    merged: dict[tuple[int, int], object]  # (row, column index) -> value of its merged range
+    directives: dict[str, str]
+    encoding_note: str | None = None
+
+
+#: the header of a report table is looked for in this many rows from the top
+HEADER_SEARCH_ROWS = 100
+
+
+def _csv_grids(path: Path, encoding: str | None) -> list[_Grid]:
+    from etl.readers import _DIRECTIVE, _decode
+
+    data = path.read_bytes()
+    try:
+        try:
+            decoded = _decode(data, encoding)
+        except TypeError:  # a reader without encoding choice
+            decoded = _decode(data)
+    except FileReadError:
+        return []  # the CSV reader's own error stands
+    text = decoded[0] if isinstance(decoded, tuple) else decoded
+    lines = text.splitlines()
+    directives: dict[str, str] = {}
+    for line in lines:
+        m = _DIRECTIVE.match(line)
+        if m:
+            directives[m["key"].lower()] = m["value"]
+    header_line = next((line for line in lines[:HEADER_SEARCH_ROWS] if "chi tieu" in fold(line)), None)
+    if header_line is None:
+        return []
+    counts = {d: header_line.count(d) for d in (";", "\t", ",", "|")}
+    delimiter = max(counts, key=lambda d: counts[d])
+    if counts[delimiter] == 0:
+        return []
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        rows.append((number, [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]))
+    grid = _Grid(None, rows, {}, directives)
+    grid.encoding_note = decoded[2] if isinstance(decoded, tuple) and len(decoded) > 2 else None
+    return [grid]
+
+
+def _xlsx_cell(cell) -> object:
+    value = cell.value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)) and "%" in str(cell.number_format or ""):
+        return round(float(value) * 100, 10)  # what Excel shows: 0.034 formatted 0,0% is 3,4
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _xlsx_grids(path: Path) -> list[_Grid]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:  # a quick look first: the whole workbook is loaded only when a sheet has a report table
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError):
+        return []
+    try:
+        found = any("chi tieu" in fold(" ".join(str(c) for c in row if isinstance(c, str)))
+                    for sheet in workbook.worksheets
+                    for row in sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True))
+    finally:
+        workbook.close()
+    if not found:
+        return []
+    workbook = openpyxl.load_workbook(path, data_only=True)
+    grids = []
+    try:
+        for sheet in workbook.worksheets:
+            merged = {}
+            for cells in sheet.merged_cells.ranges:
+                top_left = sheet.cell(row=cells.min_row, column=cells.min_col).value
+                for r in range(cells.min_row, cells.max_row + 1):
+                    for c in range(cells.min_col, cells.max_col + 1):
+                        merged[(r, c - 1)] = top_left
+            rows, directives = [], {}
+            for number, row in enumerate(sheet.iter_rows(), start=1):
+                cells = [_xlsx_cell(c) for c in row]
+                while cells and cells[-1] in (None, ""):
+                    cells.pop()
+                if not cells:
+                    continue
+                first = next((c for c in cells if c not in (None, "")), "")
+                if isinstance(first, str) and first.startswith("#"):
+                    from etl.readers import _DIRECTIVE
+
+                    m = _DIRECTIVE.match(first)
+                    if m:
+                        directives[m["key"].lower()] = m["value"]
+                    continue
+                rows.append((number, cells))
+            grids.append(_Grid(sheet.title, rows, merged, directives))
+    finally:
+        workbook.close()
+    return grids
+
+
+# --------------------------------------------------------------------------- labels and columns
+
+
+def _key(value: object) -> str:
+    """A header or label cell, folded, punctuation as spaces (``%`` kept)."""
+    return " ".join(re.sub(r"[^0-9a-z%/]+", " ", fold(value)).replace("/", " / ").split())
+
+
+def _words(key: str) -> set[str]:
+    return set(key.replace("/", " ").split())
+
+
+_LABELS = {
+    "region_code": ("ma tinh", "ma tinh / thanh pho", "ma tinh / tp", "ma tinh thanh pho", "ma dia phuong",
+                    "ma don vi hanh chinh", "region code", "region_code"),
+    "region_name": ("tinh", "tinh / thanh pho", "tinh / tp", "tinh thanh pho", "thanh pho", "dia phuong",
+                    "tinh / thanh", "province"),
+    "month": ("thang", "thang bao cao", "ky bao cao", "ky", "thoi gian", "thoi gian bao cao", "period",
+              "month", "report month"),
+    "department_code": ("ma don vi", "ma don vi bao cao", "ma so cong thuong", "department code",
+                        "department_code"),
+    "department_name": ("don vi bao cao", "co quan bao cao"),
+    "status": ("trang thai", "trang thai so lieu", "loai so lieu", "status"),
+}
+_LABEL_OF = {key: label for label, keys in _LABELS.items() for key in keys}
+
+
+def _month_of(value: object) -> str | None:
+    """``YYYY-MM`` from a month as written: ``12/2021``, ``Tháng 12/2021``, ``tháng 12 năm 2021``,
+    ``2021-12``, or a date cell. None if it is not a month."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return f"{value.year:04d}-{value.month:02d}"
+    if not isinstance(value, str):
+        return None
+    text = fold(value)
+    for pattern, order in ((r"^(?:thang\s*)?(\d{1,2})\s*[/.-]\s*(\d{4})$", "my"),
+                           (r"^(?:thang\s*)?(\d{1,2})\s*nam\s*(\d{4})$", "my"),
+                           (r"^(\d{4})\s*-\s*(\d{1,2})$", "ym")):
+        m = re.match(pattern, text)
+        if m:
+            month, year = (int(m[1]), int(m[2])) if order == "my" else (int(m[2]), int(m[1]))
+            return f"{year:04d}-{month:02d}" if 1 <= month <= 12 else None
+    return None
+
+
+_MONTH_IN_TEXT = re.compile(r"thang\s*(\d{1,2})\s*(?:/|-|\.|\s*nam\s*)\s*(\d{4})|(?<![\d/])(\d{1,2})\s*/\s*(\d{4})")
+
+
+def _months_in(text: str) -> list[str]:
+    found = []
+    for m in _MONTH_IN_TEXT.finditer(fold(text)):
+        month, year = (int(m[1]), int(m[2])) if m[1] else (int(m[3]), int(m[4]))
+        if 1 <= month <= 12:
+            found.append(f"{year:04d}-{month:02d}")
+    return found
+
+
+def _shift(period: str, months: int) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass
+class _Column:
+    index: int
+    label: str  # as written (header, plus the sub-header under it)
+    kind: str | None = None
+    months: list[str] = field(default_factory=list)
+    estimate: bool = False
+    pct_form: str = "index"
+
+
+_UNIT_KEYS = {"don vi", "don vi tinh", "dvt", "don vi do", "unit"}
+_COMPARISON = re.compile(r"\bso sanh\b|\bso voi\b|\bso (?:cung ky|cung thang|thang truoc|ky truoc|nam truoc|ke hoach|"
+                         r"ck|tt|kh|thang)\b|\btang giam\b|\btang truong\b|%")
+
+
+def _classify(column: _Column) -> None:
+    key = _key(column.label)
+    words = _words(key)
+    column.months = _months_in(column.label)
+    if not key:
+        return
+    if key in ("stt", "so tt", "so thu tu", "tt"):
+        column.kind = "stt"
+    elif key in ("ma chi tieu", "ma", "ma so", "indicator code", "indicator_code"):
+        column.kind = "code"
+    elif key.startswith(("chi tieu", "ten chi tieu", "noi dung chi tieu")) or key == "indicator":
+        column.kind = "name"
+    elif key in _UNIT_KEYS:
+        column.kind = "unit"
+    elif key.startswith(("trang thai", "tinh trang so lieu", "loai so lieu")):
+        column.kind = "status"
+    elif key.startswith("ghi chu"):
+        column.kind = "note"
+    elif _COMPARISON.search(key):
+        column.pct_form = "growth" if "tang" in words else "index"
+        if "ke hoach" in key or "kh" in words:
+            return  # against the plan: not a monthly figure
+        ytd = "luy ke" in key or "tu dau nam" in key or "cong don" in key
+        if "cung ky" in key or "cung thang" in key or "nam truoc" in key or "ck" in words:
+            column.kind = "pct_ytd_vs_same_period" if ytd else "pct_vs_same_month"
+        elif "thang truoc" in key or "ky truoc" in key or "tt" in words:
+            column.kind = "pct_vs_previous_month"
+        elif len(column.months) >= 2:
+            column.kind = "pct_by_months"  # "Tháng 12/2021 so với tháng 11/2021": resolved with the month
+    elif "luy ke" in key or "tu dau nam" in key or "cong don" in key:
+        column.kind = "ytd_last_year" if ("cung ky" in key or "nam truoc" in key) else "ytd"
+    elif "cung ky" in key or "cung thang nam truoc" in key:
+        column.kind = "same_month_last_year"
+    elif "thang truoc" in key:
+        column.kind = "previous_month"
+    elif "thang" in words or key in ("thuc hien", "uoc thuc hien", "uoc tinh", "uoc th"):
+        column.kind = "month_figure"  # this month, or another month named in the header
+        column.estimate = "uoc" in words or "uth" in words
+
+
+def _resolve_months(columns: list[_Column], period: str, header_row: int) -> None:
+    """Columns named by their month (``Thực hiện tháng 11/2021``) take their role from it."""
+    roles = {period: "this_month", _shift(period, -1): "previous_month", _shift(period, -12): "same_month_last_year"}
+    for c in columns:
+        if c.kind == "month_figure":
+            if not c.months:
+                c.kind = "this_month"
+            elif c.months[0] in roles:
+                c.kind = roles[c.months[0]]
+            else:
+                raise FileReadError(
+                    f"the column {c.label!r} (row {header_row}) is for {c.months[0]}, but the report is for "
+                    f"{period}", row=header_row)
+        elif c.kind == "pct_by_months":
+            base = c.months[1] if c.months[0] == period else None
+            c.kind = {_shift(period, -1): "pct_vs_previous_month",
+                      _shift(period, -12): "pct_vs_same_month"}.get(base or "")
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().casefold() in _EMPTY_MARKS)
+
+
+def _cell(cells: list[object], index: int | None) -> object:
+    if index is None or index >= len(cells):
+        return None
+    return cells[index]
+
+
+_NUMBERING = re.compile(r"^[(\[]?(?:[A-Za-z]|\d{1,2}|[IVXivx]+)[)\]]?(?:\s*[=*/+x-].*)?$")
+
+
+def _is_numbering_row(cells: list[object]) -> bool:
+    """A row of column numbers under the header: ``A B C 1 2 3 4=3/1``."""
+    present = [c for c in cells if not _is_empty(c)]
+    return bool(present) and all(isinstance(c, (int, float)) or _NUMBERING.match(str(c).strip()) for c in present)
+
+
+def _find_header(grid: _Grid) -> int | None:
+    for position, (_, cells) in enumerate(grid.rows):
+        keys = [_key(c) if isinstance(c, str) else "" for c in cells]
+        has_name = any(k.startswith(("chi tieu", "ten chi tieu")) for k in keys)
+        if has_name and any(k in _UNIT_KEYS for k in keys):
+            return position
+    return None
+
+
+def _labelled_cells(grid: _Grid, above: int) -> dict[str, tuple[int, object]]:
+    """Values of labelled cells above the table: label -> (row, value)."""
+    found: dict[str, tuple[int, object]] = {}
+    for number, cells in grid.rows[:above]:
+        for i, cell in enumerate(cells):
+            if not isinstance(cell, str) or not cell.strip():
+                continue
+            label_text, colon, rest = cell.partition(":")
+            label = _LABEL_OF.get(_key(label_text))
+            if label is None:
+                continue
+            value: object = rest.strip() if colon and rest.strip() else next(
+                (c for c in cells[i + 1:] if not _is_empty(c)), None)
+            if value is not None and label not in found:
+                found[label] = (number, value)
+    return found
+
+
+def _title_month(grid: _Grid, above: int) -> str | None:
+    for _, cells in grid.rows[:above]:
+        for cell in cells:
+            if isinstance(cell, str):
+                months = _months_in(cell)
+                if months:
+                    return months[0]
+    return None
+
+
+def _region_by_name(name: str, period: str, reference: Reference) -> list[str]:
+    key = _key(name)
+    key = re.sub(r"^(?:so cong thuong\s+)?(?:tinh|thanh pho|tp)\s+", "", key)
+    regions = reference.regions
+    start = dt.date(int(period[:4]), int(period[5:]), 1)
+    in_force = regions[(regions["valid_from"] <= start)
+                       & regions["valid_to"].map(lambda d: d is None or start <= d)]
+    return sorted({code for code, n in zip(in_force["region_code"], in_force["name_vi"]) if _key(n) == key})
+
+
+def _region_code(value: object) -> str:
+    text = _text(value)
+    return "0" + text if re.fullmatch(r"\d", text) else text
+
+
+def _department(labels: dict, region_code: str, period: str) -> str:
+    """The department code as labelled, else the region's one reporting department, if it has one."""
+    if "department_code" in labels:
+        return _text(labels["department_code"][1])
+    path = REFERENCE_DIR / "reporting_obligations.csv"
+    if not path.exists():
+        return ""
+    obligations = pd.read_csv(path, dtype=str, keep_default_na=False)
+    own = obligations[(obligations["region_code"] == region_code) & (obligations["first_period"] <= period)
+                      & (period <= obligations["last_period"])]
+    departments = sorted(set(own["department_code"]))
+    return departments[0] if len(departments) == 1 else ""
+
+
+def _half_unit(text: str, convention: str | None, number: float) -> float:
+    """Half a unit of the last decimal as written: from the text when there is one."""
+    from etl.quality import written_half_unit
+
+    if text and convention:
+        mark = "," if convention == "vi" else "."
+        body = text.strip().rstrip("%").strip()
+        if mark in body:
+            return 0.5 * 10.0 ** -len(body.rsplit(mark, 1)[1].strip())
+        return 0.5
+    return written_half_unit(number) if np.isfinite(number) else 0.0
+
+
+def _number_text(value: object) -> str | None:
+    """The text of a number cell to be read by convention, ``%`` dropped; None for spreadsheet numbers."""
+    if isinstance(value, str):
+        return value.strip().removesuffix("%").strip()
+    return None
+
+
+def read_report_layout(path: Path, reference: Reference | None = None, *,
+                       encoding: str | None = None) -> RawTable | None:
+    """The report-layout table of a CSV or XLSX file in the long format, or None if the file
+    has no such table. Raises :class:`FileReadError` for a report that says no province or month."""
+    path = Path(path)
+    grids = _xlsx_grids(path) if path.suffix.lower() == ".xlsx" else _csv_grids(path, encoding)
+    for grid in grids:
+        header = _find_header(grid)
+        if header is not None:
+            table = _convert(grid, header, reference or load_reference())
+            if getattr(grid, "encoding_note", None) and hasattr(table, "encoding_note"):
+                table.encoding_note = grid.encoding_note
+            return table
+    return None
+
+
+def report_layout_or(path: Path, fallback: RawTable | FileReadError, *, encoding: str | None = None) -> RawTable:
+    """The hook in :func:`etl.readers.read_table` for a file without a ``region_code`` header:
+    the file's report-layout table if it has one, else what the ordinary reader made of it
+    (``fallback``: its table, or its error, raised)."""
+    table = read_report_layout(path, encoding=encoding)
+    if table is not None:
+        return table
+    if isinstance(fallback, FileReadError):
+        raise fallback
+    return fallback
+
+
+def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
+    header_row, header_cells = grid.rows[header]
+    problems: list[tuple] = []
+
+    # --- the header, with a sub-header row under it (``So sánh (%)`` over its columns)
+    width = max(len(cells) for _, cells in grid.rows[header:])
+    labels = [_text(grid.merged.get((header_row, i), _cell(header_cells, i))) for i in range(width)]
+    body = header + 1
+    if body < len(grid.rows):
+        number, cells = grid.rows[body]
+        name_index = next(i for i, label in enumerate(labels) if _key(label).startswith(("chi tieu", "ten chi tieu")))
+        texts = [c for c in cells if not _is_empty(c)]
+        if (number == header_row + 1 and _is_empty(_cell(cells, name_index)) and texts
+                and all(isinstance(c, str) for c in texts) and not _is_numbering_row(cells)):
+            for i in range(width):
+                sub = _text(_cell(cells, i))
+                if sub and sub != labels[i]:
+                    labels[i] = f"{labels[i]} {sub}".strip() if labels[i] else sub
+            body += 1
+    while body < len(grid.rows) and body <= header + 3 and _is_numbering_row(grid.rows[body][1]):
+        body += 1
+    columns = [_Column(i, label) for i, label in enumerate(labels)]
+    for c in columns:
+        _classify(c)
+
+    # --- which province and month
+    labelled = _labelled_cells(grid, header)
+    candidates = sorted({m for c in columns if c.kind == "month_figure" for m in c.months[:1]})
+    period = None
+    if "month" in labelled:
+        row, value = labelled["month"]
+        period = _month_of(value)
+        if period is None:
+            raise FileReadError(f"row {row}: {_text(value)!r} is not a month; write it as 12/2021", row=row,
+                                sheet=grid.sheet)
+    period = period or _title_month(grid, header) or (candidates[-1] if candidates else None)
+    if period is None:
+        raise FileReadError("the report does not say which month it is for: write it above the table, "
+                            "e.g. 'Tháng:' and '12/2021'", row=header_row, sheet=grid.sheet)
+    _resolve_months(columns, period, header_row)
+    region_code = None
+    if "region_code" in labelled:
+        region_code = _region_code(labelled["region_code"][1])
+    if "region_name" in labelled or ("department_name" in labelled and region_code is None):
+        row, value = labelled.get("region_name") or labelled["department_name"]
+        by_name = _region_by_name(_text(value), period, reference)
+        if region_code is None:
+            if len(by_name) != 1:
+                raise FileReadError(f"row {row}: {_text(value)!r} names no single province in force in {period}; "
+                                    "write its code next to 'Mã tỉnh:'", row=row, sheet=grid.sheet)
+            region_code = by_name[0]
+        elif by_name and region_code not in by_name:
+            raise FileReadError(f"row {row}: the province {_text(value)!r} is code {', '.join(by_name)}, but "
+                                f"'Mã tỉnh' says {region_code}", row=row, sheet=grid.sheet)
+    if region_code is None:
+        raise FileReadError("the report does not say which province it is for: write its GSO code above the "
+                            "table, e.g. 'Mã tỉnh:' and '74'", row=header_row, sheet=grid.sheet)
+    department = _department(labelled, region_code, period)
+
+    # --- the columns
+    by_kind: dict[str, _Column] = {}
+    for c in columns:
+        if c.kind in (None, "month_figure", "pct_by_months", "stt"):
+            continue
+        if c.kind in by_kind:
+            raise FileReadError(f"row {header_row}: the columns {by_kind[c.kind].label!r} and {c.label!r} both hold "
+                                f"the {c.kind.replace('_', ' ')}; keep one", row=header_row, sheet=grid.sheet)
+        by_kind[c.kind] = c
+    if "this_month" not in by_kind:
+        raise FileReadError(f"row {header_row}: the table has no column for this month's figures "
+                            "('Thực hiện tháng', 'Tháng này' or 'Ước tính tháng')", row=header_row, sheet=grid.sheet)
+    name_col, this_month = by_kind["name"], by_kind["this_month"]
+    default_status = "official"
+    if "status" in labelled:
+        default_status = _text(labelled["status"][1])
+    elif this_month.estimate:
+        default_status = "estimate"
+    index = {kind: c.index for kind, c in by_kind.items()}
+
+    # --- the rows
+    records, reported = [], []
+    for number, cells in grid.rows[body:]:
+        name = _text(_cell(cells, index["name"]))
+        code = _text(_cell(cells, index.get("code"))).upper()
+        if not name and not code:
+            continue
+        if any(_key(name) == w or _key(name).startswith(w + " ") for w in _STOP_WORDS):
+            break
+        value = _cell(cells, index["this_month"])
+        extras = {m: _cell(cells, index.get(m)) for m in MEASURES}
+        if _is_empty(value) and all(_is_empty(v) for v in extras.values()):
+            continue  # a row left blank, or a heading
+        match = match_indicator_name(name) if name else None
+        if code and match is not None and code not in (match.indicator_code, match.ytd_indicator_code):
+            problems.append((number, name_col.label, name, "indicator_name_matches_code",
+                             f"the name stands for {match.indicator_code} but the row's code is {code}"))
+            continue
+        if code:
+            indicator, ytd_indicator = code, (match.ytd_indicator_code if match and match.indicator_code == code
+                                              else None)
+        elif match is not None:
+            indicator, ytd_indicator = match.indicator_code, match.ytd_indicator_code
+        else:
+            problems.append((number, name_col.label, name, "known_indicator_name",
+                             "unknown indicator name: write the catalogue's name (etl/reference/indicators.csv) or "
+                             "a spelling listed in etl/reference/indicator_names.csv"))
+            continue
+        unit = _text(_cell(cells, index.get("unit")))
+        status = _text(_cell(cells, index.get("status"))) or default_status
+        note = _text(_cell(cells, index.get("note")))
+        if isinstance(value, str) and value.endswith("%") and fold(unit) in ("%", "phan tram", "percent"):
+            value = value.removesuffix("%").strip()
+        base = {"region_code": region_code, "period": period, "unit": unit, "status": status,
+                "department_code": department, "note": note, "source_row": number}
+        if ytd_indicator is None:
+            records.append({**base, "indicator_code": indicator, "value": "" if _is_empty(value) else value})
+            reported.append((number, indicator, extras))
+            continue
+        # one row, two indicators: this month's figure is one, the year-to-date cell the other
+        ytd_value = extras["ytd"]
+        if not _is_empty(value) or _is_empty(ytd_value):
+            records.append({**base, "indicator_code": indicator, "value": "" if _is_empty(value) else value})
+            reported.append((number, indicator, {m: v for m, v in extras.items() if m not in YTD_MEASURES + ("ytd",)}))
+        if not _is_empty(ytd_value):
+            if isinstance(ytd_value, str) and ytd_value.endswith("%"):
+                ytd_value = ytd_value.removesuffix("%").strip()
+            records.append({**base, "indicator_code": ytd_indicator, "value": ytd_value})
+            reported.append((number, ytd_indicator, {m: extras[m] for m in YTD_MEASURES}))
+
+    frame = _frame(records, grid.sheet is not None)
+    directives = dict(grid.directives)
+    figures = _reported_figures(reported, by_kind, directives, records, problems)
+    return RawTable(frame=frame, sheet=grid.sheet, header_row=header_row, directives=directives,
+                    problems=problems, reported=figures)
+
+
+_LONG_COLUMNS = ("region_code", "indicator_code", "period", "value", "unit", "status", "department_code", "note")
+
+
+def _frame(records: list[dict], spreadsheet: bool) -> pd.DataFrame:
+    if spreadsheet:
+        frame = pd.DataFrame([[r[c] for c in _LONG_COLUMNS] for r in records], columns=list(_LONG_COLUMNS),
+                             dtype=object)
+    else:  # CSV: every cell is text, as the CSV reader gives it
+        frame = pd.DataFrame({c: pd.Series([_text(r[c]) for r in records], dtype=pd.ArrowDtype(pa.string()))
+                              for c in _LONG_COLUMNS})
+    frame["source_row"] = np.array([r["source_row"] for r in records], dtype="int64")
+    return frame
+
+
+def _reported_figures(reported: list[tuple[int, str, dict]], by_kind: dict[str, _Column], directives: dict[str, str],
+                      records: list[dict], problems: list[tuple]) -> ReportedFigures:
+    """Read the report's own numbers with the file's number convention (declared, or settled by
+    every number of the table together, which then also holds for the figures)."""
+    texts = [t for r in records if (t := _number_text(r["value"])) is not None]
+    texts += [t for _, _, extras in reported for v in extras.values() if not _is_empty(v)
+              and (t := _number_text(v)) is not None]
+    declared = directives.get("number_format")
+    convention = {"vi": "vi", "vn": "vi", "vietnamese": "vi", "en": "en", "english": "en"}.get(fold(declared or ""))
+    if convention is None and not declared and texts:
+        detection = vnnum.detect_convention(vnnum.array_readings(pa.array(texts, pa.string())))
+        convention = detection.convention
+        if convention is not None:
+            directives["number_format"] = convention  # the figures are read the same way
+    rows = []
+    for number, indicator, extras in reported:
+        row: dict[str, object] = {"source_row": number, "indicator_code": indicator}
+        for measure in MEASURES:
+            raw = extras.get(measure)
+            value, text, half = np.nan, "", 0.0
+            if not _is_empty(raw):
+                text = _text(raw)
+                written = _number_text(raw)
+                if written is None:
+                    value = float(raw) if isinstance(raw, (int, float)) else np.nan
+                    half = _half_unit("", None, value)
+                else:
+                    value = _read_number(written, convention, number, by_kind[measure].label, text, problems)
+                    half = _half_unit(written, convention, value) if np.isfinite(value) else 0.0
+                if measure in PCT_MEASURES and by_kind[measure].pct_form == "index" and np.isfinite(value):
+                    value = value - 100
+            row[measure], row[f"{measure}_text"], row[f"{measure}_half"] = value, text, half
+        if any(row[f"{m}_text"] for m in MEASURES):
+            rows.append(row)
+    columns = ["source_row", "indicator_code"] + [f"{m}{s}" for m in MEASURES for s in ("", "_text", "_half")]
+    return ReportedFigures(frame=pd.DataFrame(rows, columns=columns),
+                           labels={m: by_kind[m].label for m in MEASURES if m in by_kind},
+                           pct_forms={m: by_kind[m].pct_form for m in PCT_MEASURES if m in by_kind})
+
+
+def _read_number(written: str, convention: str | None, row: int, column: str, text: str,
+                 problems: list[tuple]) -> float:
+    readings = vnnum.readings(written)
+    if convention is not None:
+        value = getattr(readings, convention)
+        if value is None:
+            problems.append((row, column, text, "number_readable",
+                             f"not a number written the {'Vietnamese' if convention == 'vi' else 'English'} way"))
+            return np.nan
+        return value
+    if readings.vi is None and readings.en is None:
+        problems.append((row, column, text, "number_readable", "not a number"))
+        return np.nan
+    if readings.is_ambiguous:
+        problems.append((row, column, text, "number_format_unambiguous",
+                         f"reads as {readings.vi:g} the Vietnamese way and {readings.en:g} the English way, and "
+                         "nothing in the file settles which; add a first line '# number_format: vi' (or en)"))
+        return np.nan
+    return readings.vi if readings.vi is not None else readings.en  # type: ignore[return-value]

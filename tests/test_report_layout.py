@@ -1,0 +1,318 @@
+"""The departments' report layout (XLSX and CSV) read into the long format, indicator names
+matched through the name mapping, the report's own YTD and growth cross-checked against the
+warehouse, and the blank template (`statwh template`)."""
+
+from __future__ import annotations
+
+import csv
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from etl.cli import main as statwh
+from etl.pipeline import ingest_file, ingest_paths
+from etl.report_layout import match_indicator_name, name_key
+from etl.report_template import HEADER_ROW, write_template
+from etl.submission import prepare_submission
+from etl.warehouse import WAREHOUSE_TABLES, table_contents
+from tests.conftest import SAMPLE_DIR, write_csv
+
+DATA_TABLES = tuple(t for t in WAREHOUSE_TABLES if not t.startswith("dw.audit"))
+BD_SAMPLE = SAMPLE_DIR / "74_binh_duong_2020-2022.csv"
+FLOWS = {"RETAIL", "EXPORT", "IMPORT", "TRADE_BALANCE", "ELEC_SOLD", "BOTT_REVENUE", "FAIRS"}
+
+
+def _sample() -> dict[tuple[str, str], tuple[Decimal, str]]:
+    """(indicator, period) -> (value as written, unit as written) of Bình Dương's sample."""
+    with BD_SAMPLE.open(encoding="utf-8") as handle:
+        return {(r["indicator_code"], r["period"]): (Decimal(r["value"].replace(".", "").replace(",", ".")), r["unit"])
+                for r in csv.DictReader(handle, delimiter=";")}
+
+
+def _pct(numerator: Decimal, denominator: Decimal) -> Decimal:
+    return (numerator / denominator * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def _report_figures(code: str, period: str = "2021-12") -> dict[str, Decimal | str]:
+    """What a department's December 2021 report says for one indicator, from the sample."""
+    sample = _sample()
+    year, month = int(period[:4]), int(period[5:])
+    value, unit = sample[(code, period)]
+    figures: dict[str, Decimal | str] = {"value": value, "unit": unit}
+    if code in FLOWS:
+        ytd = sum(sample[(code, f"{year}-{m:02d}")][0] for m in range(1, month + 1))
+        ytd_prev = sum(sample[(code, f"{year - 1}-{m:02d}")][0] for m in range(1, month + 1))
+        same, previous = sample[(code, f"{year - 1}-{month:02d}")][0], sample[(code, f"{year}-{month - 1:02d}")][0]
+        figures.update(same=same, previous=previous, ytd=ytd, pct_previous=_pct(value, previous),
+                       pct_same=_pct(value, same), pct_ytd=_pct(ytd, ytd_prev))
+    return figures
+
+
+TEMPLATE_COLUMNS = {"same": 5, "previous": 6, "value": 7, "ytd": 8, "pct_previous": 9, "pct_same": 10, "pct_ytd": 11}
+
+
+def _filled_template(folder: Path, name: str = "bao_cao_74_2021-12.xlsx", change: dict | None = None) -> Path:
+    """The blank template for Bình Dương, December 2021, filled in from the sample."""
+    path = write_template("74", "2021-12", folder / name)
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.active
+    row = HEADER_ROW + 2
+    while sheet.cell(row=row, column=2).value:
+        code = sheet.cell(row=row, column=2).value
+        figures = _report_figures(code)
+        figures.update((change or {}).get(code, {}))
+        sheet.cell(row=row, column=4).value = figures["unit"]  # the sample writes electricity in tỷ kWh
+        for key, column in TEMPLATE_COLUMNS.items():
+            if key in figures:
+                sheet.cell(row=row, column=column).value = float(figures[key])
+        row += 1
+    workbook.save(path)
+    return path
+
+
+def _row_of(path: Path, code: str) -> int:
+    sheet = openpyxl.load_workbook(path).active
+    return next(r for r in range(1, sheet.max_row + 1) if sheet.cell(row=r, column=2).value == code)
+
+
+def _december(engine, codes=None) -> dict[str, tuple[float, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT indicator_code, value, status FROM analytics.v_monthly_figure "
+            "WHERE region_code = '74' AND month_key = 202112")).fetchall()
+    return {code: (value, status) for code, value, status in rows if codes is None or code in codes}
+
+
+# --------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize("written, code", [
+    ("Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng", "RETAIL"),
+    ("Tổng mức BLHH và DTDVTD", "RETAIL"),
+    ("TỔNG MỨC BLHH VÀ DTDVTD", "RETAIL"),
+    ("tong muc ban le hang hoa va doanh thu dich vu tieu dung", "RETAIL"),
+    ("Tổng mức bán lẻ hàng hoá, doanh thu dịch vụ tiêu dùng", "RETAIL"),   # hoá, and a comma
+    ("1. Tổng mức BLHH & DTDVTD", "RETAIL"),                                # numbering, &
+    ("KNXK", "EXPORT"),
+    ("- Kim ngạch xuất khẩu", "EXPORT"),
+    ("Kim ngạch nhập khẩu hàng hóa", "IMPORT"),
+    ("Sản lượng điện thương phẩm", "ELEC_SOLD"),
+    ("Tỉ lệ hộ dân sử dụng điện", "HH_ELECTRIFIED_PCT"),                    # tỉ = tỷ
+    ("Export turnover", "EXPORT"),                                          # the catalogue's English name
+])
+def test_indicator_names_match_whatever_the_case_diacritics_and_synonym(written, code):
+    match = match_indicator_name(written)
+    assert match is not None and match.indicator_code == code
+
+
+def test_the_iip_row_of_a_report_is_both_indexes_and_unknown_names_match_nothing():
+    iip = match_indicator_name("Chỉ số sản xuất công nghiệp (IIP)")
+    assert (iip.indicator_code, iip.ytd_indicator_code) == ("IIP_MONTH", "IIP")
+    assert match_indicator_name("Doanh thu du lịch") is None
+    assert match_indicator_name("Nhập siêu") is None          # a deficit written positive: never guessed
+    assert name_key("  II.  Kim ngạch XUẤT khẩu (*)") == "kim ngach xuat khau"
+
+
+# --------------------------------------------------------------------------- template
+
+
+def test_the_template_lists_what_the_department_reports_and_says_where_and_when(tmp_path):
+    assert statwh(["template", "--region", "74", "--month", "2021-12", "--out", str(tmp_path / "t.xlsx")]) == 0
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    labels = {sheet.cell(row=r, column=2).value: sheet.cell(row=r, column=3).value for r in range(1, HEADER_ROW)}
+    assert (labels["Mã tỉnh:"], labels["Tháng:"], labels["Mã đơn vị:"]) == ("74", "12/2021", "SCT-BD")
+    header = [c.value for c in sheet[HEADER_ROW]]
+    assert header[:4] == ["STT", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị"] and "Thực hiện tháng 12/2021" in header
+    codes = [sheet.cell(row=r, column=2).value for r in range(HEADER_ROW + 2, HEADER_ROW + 12)]
+    assert codes == ["IIP", "IIP_MONTH", "RETAIL", "EXPORT", "IMPORT", "TRADE_BALANCE", "ELEC_SOLD",
+                     "HH_ELECTRIFIED_PCT", "BOTT_REVENUE", "FAIRS"]
+    retail = HEADER_ROW + 4
+    assert sheet.cell(row=retail, column=4).value == "tỷ đồng"
+    value_cell = sheet.cell(row=retail, column=7)
+    assert value_cell.value is None and value_cell.number_format != "General"
+    assert sheet.data_validations.dataValidation                       # numbers only; status from a list
+    # a region without obligations gets every catalogue indicator; a unit not in force is refused
+    assert statwh(["template", "--region", "79", "--month", "2021-12", "--out", str(tmp_path / "hcm.xlsx")]) == 0
+    assert openpyxl.load_workbook(tmp_path / "hcm.xlsx").active.cell(row=HEADER_ROW + 13, column=2).value == "FAIRS"
+    assert statwh(["template", "--region", "74", "--month", "2025-08", "--out", str(tmp_path / "x.xlsx")]) == 2
+    assert statwh(["template", "--region", "74", "--month", "12/2021", "--out", str(tmp_path / "x.xlsx")]) == 2
+
+
+def test_a_blank_template_is_refused_for_having_no_figures(tmp_path):
+    prepared = prepare_submission(write_template("74", "2021-12", tmp_path / "blank.xlsx"))
+    assert [p.rule for p in prepared.errors] == ["not_empty"]
+
+
+def test_a_filled_template_reads_as_the_long_format_with_the_sheets_rows(tmp_path):
+    path = _filled_template(tmp_path)
+    prepared = prepare_submission(path)
+    assert prepared.accepted, [p.describe() for p in prepared.problems]
+    frame = prepared.frame.set_index("indicator_code")
+    assert frame.at["RETAIL", "source_row"] == _row_of(path, "RETAIL")
+    assert frame.at["ELEC_SOLD", "value"] == pytest.approx(1172.3)     # 1,1723 tỷ kWh
+    assert set(frame["period"]) == {"2021-12"} and set(frame["region_code"]) == {"74"}
+    assert set(frame["status"]) == {"official"} and set(frame["department_code"]) == {"SCT-BD"}
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+def test_a_filled_template_loads_the_same_figures_as_the_long_format(engine, landing):
+    ingest_paths([BD_SAMPLE], engine)
+    before = _december(engine)
+    result = ingest_file(_filled_template(landing), engine)
+    assert result.status == "loaded", result.problems
+    assert (result.rows_new_version, result.rows_unchanged) == (0, 10)  # every figure identical to the sample's
+    assert result.problems == []                                        # its YTD, cùng kỳ and % agree
+    assert _december(engine) == before
+
+
+def test_a_template_loaded_first_gives_what_the_long_format_then_confirms(engine, landing):
+    result = ingest_file(_filled_template(landing), engine)
+    assert (result.status, result.rows_new_version) == ("loaded", 10)
+    sample = ingest_file(BD_SAMPLE, engine)
+    assert sample.rows_unchanged == 10                                  # December 2021, already there
+
+
+def test_a_reported_ytd_that_disagrees_with_the_months_is_a_warning(engine, landing):
+    ingest_paths([BD_SAMPLE], engine)
+    true_ytd = _report_figures("RETAIL")["ytd"]
+    path = _filled_template(landing, change={"RETAIL": {"ytd": true_ytd + 1500}})
+    result = ingest_file(path, engine)
+    assert result.status == "loaded"
+    found = [p for p in result.problems if p["rule"] == "reported_ytd_matches_months"]
+    assert [(p["row"], p["column"], p["severity"], p["sheet"]) for p in found] == [
+        (_row_of(path, "RETAIL"), "Lũy kế từ đầu năm", "warning", "Tháng 12-2021")]
+    assert "RETAIL 2021-12" in found[0]["message"] and "difference 1500" in found[0]["message"]
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT source_row, column_name, rule FROM analytics.v_submission_problem WHERE file_name = :f"),
+            {"f": path.name}).fetchall()
+    assert (_row_of(path, "RETAIL"), "Lũy kế từ đầu năm", "reported_ytd_matches_months") in {tuple(r) for r in stored}
+
+
+def test_a_reported_growth_that_disagrees_with_the_levels_is_a_warning(engine, landing):
+    ingest_paths([BD_SAMPLE], engine)
+    export = _report_figures("EXPORT")
+    path = _filled_template(landing, change={"EXPORT": {"pct_same": export["pct_same"] + 2},
+                                             "IMPORT": {"same": export["same"] * 2}})
+    result = ingest_file(path, engine)
+    assert result.status == "loaded"
+    found = {(p["row"], p["column"], p["rule"]) for p in result.problems}
+    assert found == {(_row_of(path, "EXPORT"), "So cùng kỳ (%)", "reported_growth_matches_levels"),
+                     (_row_of(path, "IMPORT"), "Cùng kỳ năm trước", "reported_same_period_matches_warehouse")}
+
+
+CSV_REPORT = """\
+SỞ CÔNG THƯƠNG TỈNH BÌNH DƯƠNG;;;;;;;
+BÁO CÁO ƯỚC TÍNH SỐ LIỆU THÁNG 12 NĂM 2021;;;;;;;
+Tỉnh:;Bình Dương;;;;;;
+;;;;;;;
+STT;Chỉ tiêu;ĐVT;Thực hiện tháng 11/2021;Ước tính tháng 12/2021;Lũy kế 12 tháng;So sánh (%);
+;;;;;;Tháng 12 so cùng kỳ;Lũy kế so cùng kỳ
+I.;THƯƠNG MẠI;;;;;;
+1;TỔNG MỨC BLHH VÀ DTDVTD;Tỷ đồng;{retail_previous};{retail_value};{retail_ytd};{retail_pct_same};{retail_pct_ytd}
+2;KNXK;Triệu USD;{export_previous};{export_value};{export_ytd};{export_pct_same};{export_pct_ytd}
+3;Kim ngạch nhập khẩu hàng hoá;Tr USD;;{import};;;
+II.;CÔNG NGHIỆP;;;;;;
+4;Chỉ số sản xuất công nghiệp (IIP);%;;108;104,51;108;104,51
+5;Sản lượng điện thương phẩm;tỷ kWh;;1,1723;;;
+6;{unknown};Tỷ đồng;;1.234,5;;;
+;;;;;;;
+;Người lập biểu;;;;GIÁM ĐỐC;;
+"""
+
+
+def _vi(value: Decimal) -> str:
+    whole, _, fraction = f"{value:f}".partition(".")
+    return f"{int(whole):,}".replace(",", ".") + ("," + fraction if fraction else "")
+
+
+def _csv_report(folder: Path, name: str, unknown: str = "Doanh thu chương trình bình ổn thị trường") -> Path:
+    """A December 2021 report as a department might export it to CSV; its figures are the sample's."""
+    values = {f"{code.lower()}_{key}": _vi(v) for code in ("RETAIL", "EXPORT")
+              for key, v in _report_figures(code).items() if key != "unit"}
+    values["import"] = _vi(_report_figures("IMPORT")["value"])
+    return write_csv(folder, name, CSV_REPORT.format(unknown=unknown, **values))
+
+
+def test_a_report_layout_csv_with_vietnamese_numbers_and_synonyms_loads(engine, landing):
+    ingest_paths([BD_SAMPLE], engine)
+    path = _csv_report(landing, "bd_2021-12.csv")
+    result = ingest_file(path, engine)
+    assert result.status == "loaded", result.problems
+    cross = [p for p in result.problems if p["rule"].startswith("reported_")]
+    assert cross == []                          # its previous month, YTD and growth agree with the warehouse
+    december = _december(engine, {"RETAIL", "EXPORT", "IMPORT", "IIP", "IIP_MONTH", "ELEC_SOLD", "BOTT_REVENUE"})
+    sample = _sample()
+    assert december["RETAIL"] == (pytest.approx(float(sample[("RETAIL", "2021-12")][0])), "estimate")
+    assert december["IIP_MONTH"][0] == 108 and december["IIP"][0] == pytest.approx(104.51)
+    assert december["ELEC_SOLD"][0] == pytest.approx(1172.3)
+    assert december["BOTT_REVENUE"] == (pytest.approx(1234.5), "estimate")
+    assert {s for _, s in december.values()} == {"estimate"}      # "Ước tính tháng 12/2021"
+
+
+def test_an_unknown_indicator_name_is_rejected_naming_the_row_and_nothing_is_loaded(engine, landing, statwh_home):
+    ingest_paths([BD_SAMPLE], engine)
+    before = table_contents(engine, DATA_TABLES)
+    path = _csv_report(landing, "bd_unknown.csv", unknown="Doanh thu du lịch lữ hành")
+    result = ingest_file(path, engine, move=True)
+    assert result.status == "rejected"
+    assert [(p["row"], p["column"], p["value"], p["rule"]) for p in result.problems] == [
+        (14, "Chỉ tiêu", "Doanh thu du lịch lữ hành", "known_indicator_name")]
+    assert table_contents(engine, DATA_TABLES) == before           # nothing half-loaded
+    assert (statwh_home / "quarantine" / Path(result.kept_at).name).exists()
+
+
+def test_a_report_that_does_not_say_its_month_or_province_is_refused(tmp_path):
+    table = "Chỉ tiêu;Đơn vị;Thực hiện tháng\nKNXK;triệu USD;1,5\n"
+    no_month = write_csv(tmp_path, "no_month.csv", "Tỉnh:;Bình Dương;\n" + table)
+    problems = prepare_submission(no_month).problems
+    assert [(p.rule, p.row) for p in problems] == [("file_readable", 2)] and "Tháng:" in problems[0].message
+    no_region = write_csv(tmp_path, "no_region.csv", "Tháng:;12/2021;\n" + table)
+    assert "Mã tỉnh" in prepare_submission(no_region).problems[0].message
+    clash = write_csv(tmp_path, "clash.csv", "Mã tỉnh:;83;\nTỉnh:;Bình Dương;\nTháng:;12/2021;\n" + table)
+    assert [(p.rule, p.row) for p in prepare_submission(clash).problems] == [("file_readable", 2)]
+
+
+def test_a_departments_own_xlsx_with_a_two_row_header_and_percent_cells_is_read(tmp_path):
+    """Not the template: merged header cells ('So sánh (%)' over its columns), the month in a
+    'Kỳ báo cáo' cell, the province by name, a status column, a percentage typed with %."""
+    import datetime as dt
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "BC T12"
+    sheet["A1"] = "SỞ CÔNG THƯƠNG TỈNH BẾN TRE"
+    sheet["A3"] = "Tỉnh/Thành phố: Bến Tre"
+    sheet["A4"], sheet["C4"] = "Kỳ báo cáo:", dt.datetime(2021, 12, 1)      # Excel made 12/2021 a date
+    sheet.append([])
+    sheet.append(["STT", "Tên chỉ tiêu", "Đơn vị tính", "Ước thực hiện tháng 12/2021", "Lũy kế", "So sánh (%)",
+                  None, "Trạng thái"])
+    sheet.append([None, None, None, None, None, "Tháng này so với cùng kỳ", "Lũy kế tăng/giảm so với cùng kỳ"])
+    for column in "ABCDEH":
+        sheet.merge_cells(f"{column}6:{column}7")
+    sheet.merge_cells("F6:G6")
+    sheet.append(["A", "B", "C", 1, 2, 3, 4, "D"])
+    sheet.append([1, "Giá trị sản xuất CN-TTCN (giá SS 2010)", "tỷ đồng", 3210.5, 35400, 1.053, 5.36, "Chính thức"])
+    sheet["F9"].number_format = "0.0%"                                       # shown as 105,3%
+    sheet.append([2, "Kim ngạch xuất khẩu", "triệu USD", "110,4", "1.302,9", None, "-6,76", None])
+    sheet.append([3, "Công suất điện gió hòa lưới điện quốc gia", "MW", 93.7, None, None, None, "ước tính"])
+    workbook.save(tmp_path / "ben_tre.xlsx")
+
+    prepared = prepare_submission(tmp_path / "ben_tre.xlsx")
+    assert prepared.accepted, [p.describe() for p in prepared.problems]
+    assert prepared.sheet == "BC T12" and prepared.number_convention == "vi"
+    frame = prepared.frame.set_index("indicator_code")
+    assert frame.loc[["IND_OUTPUT", "EXPORT", "WIND_MW"], "source_row"].tolist() == [9, 10, 11]
+    assert set(frame["region_code"]) == {"83"} and set(frame["period"]) == {"2021-12"}
+    assert frame.at["EXPORT", "value"] == pytest.approx(110.4)
+    assert frame["status"].to_dict() == {"IND_OUTPUT": "official", "EXPORT": "estimate", "WIND_MW": "estimate"}
+    reported = prepared.reported.frame.set_index("indicator_code")
+    assert reported.at["IND_OUTPUT", "pct_vs_same_month"] == pytest.approx(5.3)        # 105,3% as an index
+    assert reported.at["IND_OUTPUT", "pct_ytd_vs_same_period"] == pytest.approx(5.36)   # "tăng/giảm": growth
+    assert reported.at["EXPORT", "ytd"] == pytest.approx(1302.9)
+    assert prepared.reported.labels["pct_vs_same_month"] == "So sánh (%) Tháng này so với cùng kỳ"
