@@ -34,7 +34,8 @@ from etl.cross_checks import report_cross_checks
 from etl.readers import SUPPORTED_SUFFIXES
 from etl.quality import run_statistical_checks
 from etl.submission import CheckResult, PreparedSubmission, Problem, file_sha256, prepare_submission
-from etl.warehouse import arrow_table, bulk_insert, next_batch_key, refresh_rollups, utc_now
+from etl.warehouse import (arrow_table, bulk_insert, next_batch_key, refresh_rollups, refresh_statistics,
+                           utc_now)
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +338,7 @@ def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings
         frame = prepared.frame.copy()
         frame["batch_key"] = batch_key
         staged = bulk_insert(conn, table, arrow_table(frame, schema))
+        refresh_statistics(conn, table)
         if prepared.kind == "monthly":
             matched = conn.execute(sa.text(_COUNT_MONTHLY_MATCHED), {"batch_key": batch_key}).scalar_one()
             if matched != staged:
@@ -346,6 +348,7 @@ def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings
                 )
             conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
+            refresh_statistics(conn, "dw.fct_monthly_figure_version", "staging.stg_touched_key")
             new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
             revisions = large_revisions(conn, batch_key, prepared)
             prepared.problems += revisions
@@ -355,6 +358,7 @@ def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings
         else:
             conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})
+            refresh_statistics(conn, "staging.stg_touched_key")
             new_versions = _count(conn, "dw.fct_plan_target_version", batch_key)
         refresh_rollups(conn, batch_key, recorded_at)
         prepared.problems += report_cross_checks(conn, batch_key, prepared)  # a report's own YTD and growth

@@ -336,10 +336,33 @@ ROLLUP_FACTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("dw.fct_plan_gap", "dw.calc_plan_gap", ("region_key", "indicator_key", "year")),
 )
 _LINEAGE = ("computed_by_batch_key", "known_from", "superseded_by_batch_key", "known_until")
+#: session-local table holding one definition's rows while its fact is refreshed
+_COMPUTED = "calc_rows_of_batch"
 _TOUCHED_ROW = (
     "EXISTS (SELECT 1 FROM staging.stg_touched_key AS t WHERE t.region_key = f.region_key "
     "AND t.indicator_key = f.indicator_key AND t.year = f.year)"
 )
+
+
+def refresh_statistics(conn: Connection, *tables: str) -> None:
+    """ANALYZE tables a batch has just filled, on PostgreSQL (within the batch's transaction,
+    whose own rows ANALYZE counts). Autovacuum cannot see uncommitted rows, so without this
+    the planner plans the batch's joins for the table as it was before, often empty.
+
+    Only tables the session's role owns are analysed: PostgreSQL 15 lets no one else, and
+    would print a warning per table for the loader role (which owns only its temporary
+    tables; autovacuum keeps the others' statistics). DuckDB keeps exact counts itself.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        owned = conn.execute(
+            sa.text("SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
+                    "WHERE oid = to_regclass(:t)"),
+            {"t": table},
+        ).scalar()
+        if owned:
+            conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def _column_types(conn: Connection, relation: str) -> dict[str, str]:
@@ -387,11 +410,17 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
         listed = ", ".join(columns)
         same = _same_row(columns, keys)
         params = {"batch_key": batch_key, "computed_at": computed_at}
+        # The definition is computed once into a temporary table, not twice (once per
+        # statement below). On PostgreSQL, ANALYZE gives the planner the real row count:
+        # estimated from the view it is a handful of rows, and the anti-joins below then
+        # run as nested loops whose cost grows with the square of the rows touched.
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_COMPUTED} AS SELECT * FROM {definition}")
+        refresh_statistics(conn, _COMPUTED)
         conn.execute(
             sa.text(
                 f"UPDATE {fact} AS f SET superseded_by_batch_key = :batch_key, known_until = :computed_at "
                 f"WHERE f.known_until IS NULL AND {_TOUCHED_ROW} "
-                f"AND NOT EXISTS (SELECT 1 FROM {definition} AS c WHERE {same})"
+                f"AND NOT EXISTS (SELECT 1 FROM {_COMPUTED} AS c WHERE {same})"
             ),
             params,
         )
@@ -399,11 +428,12 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
             sa.text(
                 f"INSERT INTO {fact} ({listed}, computed_by_batch_key, known_from) "
                 f"SELECT {', '.join('c.' + c for c in columns)}, :batch_key, :computed_at "
-                f"FROM {definition} AS c "
+                f"FROM {_COMPUTED} AS c "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {fact} AS f WHERE f.known_until IS NULL AND {same})"
             ),
             params,
         )
+        conn.exec_driver_sql(f"DROP TABLE {_COMPUTED}")
         written[fact] = result.rowcount
     return written
 

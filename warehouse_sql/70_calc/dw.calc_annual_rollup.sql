@@ -66,6 +66,16 @@ annual AS (
             ELSE latest_value
         END AS partial_value
     FROM per_year
+),
+with_last_year AS (
+    -- The previous year by a window, not a self-join of this CTE: PostgreSQL cannot
+    -- estimate a CTE joined to itself and nests the loops (quadratic in the batch).
+    SELECT
+        annual.*,
+        CASE WHEN LAG(year) OVER by_year = year - 1 THEN LAG(annual_value) OVER by_year END
+            AS annual_value_prev_year
+    FROM annual
+    WINDOW by_year AS (PARTITION BY region_key, indicator_key ORDER BY year)
 )
 SELECT
     cur.region_key,
@@ -77,15 +87,11 @@ SELECT
     cur.is_complete,
     cur.annual_value,
     cur.partial_value,
-    prev.annual_value AS annual_value_prev_year,
+    cur.annual_value_prev_year,
     CASE
         WHEN cur.kind = 'index' THEN cur.annual_value - 100
-        ELSE cur.annual_value / NULLIF(prev.annual_value, 0) * 100 - 100
+        ELSE cur.annual_value / NULLIF(cur.annual_value_prev_year, 0) * 100 - 100
     END AS growth_pct
-FROM annual AS cur
+FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
-LEFT JOIN annual AS prev
-    ON prev.region_key = cur.region_key
-   AND prev.indicator_key = cur.indicator_key
-   AND prev.year = cur.year - 1

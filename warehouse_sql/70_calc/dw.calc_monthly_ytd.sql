@@ -54,6 +54,18 @@ ytd AS (
             WHEN year_rule IN ('last', 'december_cumulative') THEN value
         END AS ytd_value
     FROM running
+),
+with_last_year AS (
+    -- Same month of the previous year by a window, not a self-join of this CTE: PostgreSQL
+    -- cannot estimate a CTE joined to itself and nests the loops (quadratic in the batch).
+    SELECT
+        ytd.*,
+        CASE WHEN LAG(year) OVER same_month = year - 1 THEN LAG(value) OVER same_month END
+            AS value_prev_year,
+        CASE WHEN LAG(year) OVER same_month = year - 1 THEN LAG(ytd_value) OVER same_month END
+            AS ytd_value_prev_year
+    FROM ytd
+    WINDOW same_month AS (PARTITION BY region_key, indicator_key, month ORDER BY year)
 )
 SELECT
     cur.region_key,
@@ -66,22 +78,17 @@ SELECT
     cur.ytd_value,
     CAST(cur.months_in_ytd AS INTEGER) AS months_in_ytd,
     cur.is_ytd_complete,
-    prev.value AS value_prev_year,
-    prev.ytd_value AS ytd_value_prev_year,
+    cur.value_prev_year,
+    cur.ytd_value_prev_year,
     CASE
         WHEN cur.kind = 'index' THEN cur.value - 100
-        ELSE cur.value / NULLIF(prev.value, 0) * 100 - 100
+        ELSE cur.value / NULLIF(cur.value_prev_year, 0) * 100 - 100
     END AS growth_month_pct,
     CASE
         WHEN cur.year_rule = 'december_cumulative' THEN cur.value - 100
         WHEN cur.kind = 'index' THEN NULL
-        ELSE cur.ytd_value / NULLIF(prev.ytd_value, 0) * 100 - 100
+        ELSE cur.ytd_value / NULLIF(cur.ytd_value_prev_year, 0) * 100 - 100
     END AS growth_ytd_pct
-FROM ytd AS cur
+FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
-LEFT JOIN ytd AS prev
-    ON prev.region_key = cur.region_key
-   AND prev.indicator_key = cur.indicator_key
-   AND prev.year = cur.year - 1
-   AND prev.month = cur.month
