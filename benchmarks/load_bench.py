@@ -338,6 +338,10 @@ def _sql_label(statement: str) -> str:
     ):
         if s.startswith(prefix):
             return label
+    if s.startswith("CREATE TEMPORARY TABLE"):  # a calc view computed once per batch (refresh_rollups)
+        return f"load: refresh rollups, of which computing {s.split(' FROM ')[-1]}"
+    if s.startswith("ANALYZE"):
+        return "load: refresh rollups, of which ANALYZE"
     for fact in ("fct_monthly_ytd", "fct_annual_rollup", "fct_plan_gap"):
         if fact in s.split(" WHERE ")[0].split(" SELECT ")[0] and s.startswith(("DELETE", "INSERT", "UPDATE")):
             return f"load: refresh rollups, of which {fact}"

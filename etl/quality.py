@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl.config import load_settings
 from etl.submission import CheckResult, PreparedSubmission, Problem
+from etl.warehouse import bulk_read
 
 SEVERITY = {"warning": "warning", "critical": "error", "info": "info"}
 #: the suite name the checks' outcomes are recorded under (dw.audit_check_result)
@@ -74,22 +76,25 @@ def written_half_unit(value: float) -> float:
 # --------------------------------------------------------------------------- history
 
 _HISTORY = """
-SELECT r.region_code, i.indicator_code, f.month_key, f.batch_key, f.value, f.value_reported, f.unit_reported,
-       f.source_row
+SELECT r.region_code AS region, i.indicator_code AS indicator, f.month_key, f.batch_key, f.value,
+       f.value_reported, f.unit_reported, f.source_row
 FROM dw.fct_monthly_figure_version AS f
 JOIN dw.dim_region AS r ON r.region_key = f.region_key
 JOIN dw.dim_indicator AS i ON i.indicator_key = f.indicator_key
 WHERE (f.region_key, f.indicator_key) IN (
         SELECT DISTINCT region_key, indicator_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key)
-  AND f.month_key >= :since
+  AND f.month_key BETWEEN :since AND :until
 """
 
 
-def _history(conn: Connection, batch_key: int, since: int) -> pd.DataFrame:
-    rows = conn.execute(sa.text(_HISTORY), {"batch_key": batch_key, "since": since}).fetchall()
-    frame = pd.DataFrame(rows, columns=["region", "indicator", "month_key", "batch_key", "value", "value_reported",
-                                        "unit_reported", "source_row"])
-    return frame.sort_values(["region", "indicator", "month_key", "batch_key"])
+_HISTORY_COLUMNS = pa.schema([("region", pa.string()), ("indicator", pa.string()), ("month_key", pa.int64()),
+                              ("batch_key", pa.int64()), ("value", pa.float64()), ("value_reported", pa.float64()),
+                              ("unit_reported", pa.string()), ("source_row", pa.int64())])
+
+
+def _history(conn: Connection, batch_key: int, since: int, until: int) -> pd.DataFrame:
+    frame = bulk_read(conn, _HISTORY, {"batch_key": batch_key, "since": since, "until": until}, _HISTORY_COLUMNS)
+    return frame.sort_values(["region", "indicator", "month_key", "batch_key"], ignore_index=True)
 
 
 def _latest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -161,38 +166,57 @@ def _unit_slips(check: dict, before: pd.DataFrame, new: pd.DataFrame) -> list[tu
     return [(row, row.ratio) for row in flagged.itertuples()]
 
 
+def written_half_units(values: np.ndarray) -> np.ndarray:
+    """:func:`written_half_unit` of every value at once: the fewest decimals (0 to 12) that
+    give the value back; any value needing more (not written by a person) goes the scalar
+    way, so both always agree."""
+    values = np.asarray(values, dtype=float)
+    half = np.full(values.shape, np.nan)
+    finite = np.isfinite(values)
+    for decimals in range(13):
+        settled = finite & np.isnan(half) & (np.round(values, decimals) == values)
+        half[settled] = 0.5 * 10.0 ** -decimals
+    rest = np.isnan(half)
+    half[rest] = [written_half_unit(v) if math.isfinite(v) else 0.0 for v in values[rest]]
+    return half
+
+
 def _identity(check: dict, current: pd.DataFrame, new: pd.DataFrame) -> list[tuple]:
-    """Region-months touched by the batch where result != combination of its parts."""
+    """Region-months touched by the batch where result != combination of its parts.
+
+    Set-based: one row per region-month with a column per term, so a 1,000,000-figure batch
+    costs a few vectorised passes, not a Python loop over its region-months."""
     terms = [check["result"]] + ([check["minuend"], check["subtrahend"]] if check["type"] == "difference"
                                  else [check["numerator"], check["denominator"]])
-    touched = new[new.indicator.isin(terms)][["region", "month_key"]].drop_duplicates()
-    wide = current[current.indicator.isin(terms)].pivot_table(index=["region", "month_key"], columns="indicator",
-                                                              values=["value", "value_reported"], aggfunc="last")
-    found = []
-    for region, month_key in touched.itertuples(index=False):
-        if (region, month_key) not in wide.index:
-            continue
-        got = wide.loc[(region, month_key)]
-        if any(pd.isna(got.get(("value", t))) for t in terms):
-            continue  # an identity needs every term reported
-        v = {t: float(got[("value", t)]) for t in terms}
-        # rounding: half a unit of each term's last written decimal, in the canonical unit
-        slack = {t: written_half_unit(float(got[("value_reported", t)])) * (v[t] / float(got[("value_reported", t)])
-                 if got[("value_reported", t)] else 1.0) for t in terms}
-        if check["type"] == "difference":
-            expected = v[check["minuend"]] - v[check["subtrahend"]]
-            tolerance = slack[check["result"]] + slack[check["minuend"]] + slack[check["subtrahend"]]
-        else:
-            scale = float(check.get("scale", 100))
-            d = v[check["denominator"]]
-            if d == 0:
-                continue
+    touched = new.loc[new.indicator.isin(terms), ["region", "month_key"]].drop_duplicates()
+    parts = current[current.indicator.isin(terms)].drop_duplicates(["region", "month_key", "indicator"], keep="last")
+    wide = parts.pivot(index=["region", "month_key"], columns="indicator", values=["value", "value_reported"])
+    if wide.empty or not set(terms) <= set(wide["value"].columns):
+        return []  # an identity needs every term reported
+    wide = wide.loc[wide.index.intersection(pd.MultiIndex.from_frame(touched))]
+    wide = wide[wide["value"][terms].notna().all(axis=1)]
+    v = {t: wide[("value", t)].to_numpy(dtype=float) for t in terms}
+    # rounding: half a unit of each term's last written decimal, in the canonical unit
+    slack = {}
+    for t in terms:
+        reported = wide[("value_reported", t)].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slack[t] = written_half_units(reported) * np.where(reported != 0, v[t] / reported, 1.0)
+    if check["type"] == "difference":
+        expected = v[check["minuend"]] - v[check["subtrahend"]]
+        tolerance = slack[check["result"]] + slack[check["minuend"]] + slack[check["subtrahend"]]
+        testable = np.ones(len(wide), dtype=bool)
+    else:
+        scale = float(check.get("scale", 100))
+        d = v[check["denominator"]]
+        testable = d != 0
+        with np.errstate(divide="ignore", invalid="ignore"):
             expected = v[check["numerator"]] / d * scale
             tolerance = slack[check["result"]] + scale * (
-                slack[check["numerator"]] / abs(d) + abs(v[check["numerator"]]) * slack[check["denominator"]] / d**2)
-        if abs(v[check["result"]] - expected) > tolerance:
-            found.append((region, month_key, v, expected, tolerance))
-    return found
+                slack[check["numerator"]] / np.abs(d) + np.abs(v[check["numerator"]]) * slack[check["denominator"]] / d**2)
+    broken = testable & (np.abs(v[check["result"]] - expected) > tolerance)
+    return [(region, int(month_key), {t: float(v[t][i]) for t in terms}, float(expected[i]), float(tolerance[i]))
+            for i, (region, month_key) in zip(np.flatnonzero(broken), wide.index[broken])]
 
 
 def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedSubmission,
@@ -204,12 +228,13 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
     if not checks:
         return []
     years = max([c.get("history_years", 1) for c in checks] + [2])
-    new_keys = conn.execute(sa.text("SELECT MIN(month_key) FROM dw.fct_monthly_figure_version WHERE batch_key = :b"),
-                            {"b": batch_key}).scalar()
-    if new_keys is None:  # nothing new or changed: every check passes on no figures
+    first, last = conn.execute(sa.text("SELECT MIN(month_key), MAX(month_key) FROM dw.fct_monthly_figure_version "
+                                       "WHERE batch_key = :b"), {"b": batch_key}).one()
+    if first is None:  # nothing new or changed: every check passes on no figures
         prepared.check_results.extend(_check_results(checks, [], 0))
         return []
-    history = _history(conn, batch_key, int(new_keys) - 100 * years)
+    # the checks compare new figures with earlier ones: months after the batch's last do not count
+    history = _history(conn, batch_key, int(first) - 100 * years, int(last))
     before = _latest(history[history.batch_key < batch_key])
     current = _latest(history)
     new = history[history.batch_key == batch_key]

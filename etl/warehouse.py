@@ -148,6 +148,37 @@ def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:
     return data.num_rows
 
 
+def bulk_read(conn: Connection, query: str, params: dict, schema: pa.Schema) -> pd.DataFrame:
+    """The rows of ``query`` (``:name`` parameters) as a DataFrame with ``schema``'s columns
+    and types, inside the caller's transaction, without building a Python object per row.
+
+    DuckDB hands over Arrow; PostgreSQL sends ``COPY (query) TO STDOUT`` as CSV, read by
+    Arrow's C++ reader with the types given (so ``'01'`` stays text). Parameters are bound
+    by the driver (client-side for COPY, which takes none on the server).
+    """
+    dialect = conn.dialect.name
+    if dialect == "duckdb":
+        statement = _NAMED_PARAMETER.sub(r"$\1", query)
+        table = conn.connection.driver_connection.sql(statement, params=params).to_arrow_table()
+        return table.select(schema.names).cast(schema).to_pandas()
+    if dialect == "postgresql":
+        statement = _NAMED_PARAMETER.sub(r"%(\1)s", query.replace("%", "%%"))
+        with conn.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv, HEADER)", params) as copy:
+                data = b"".join(bytes(block) for block in copy)
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            convert_options=pacsv.ConvertOptions(column_types=schema, include_columns=schema.names,
+                                                 strings_can_be_null=True),
+        )
+        return table.cast(schema).to_pandas()
+    rows = conn.execute(sa.text(query), params).fetchall()
+    return pd.DataFrame(rows, columns=schema.names)
+
+
+#: ``:name`` parameters of sa.text() queries (not ``::type`` casts)
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
 #: rows per CSV chunk sent to COPY (about 4 MB of typical figures)
 _COPY_CHUNK_ROWS = 65_536
 

@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 
 from etl.pipeline import ingest_file
-from etl.quality import _identity, load_checks, robust_z
+from hypothesis import given
+from hypothesis import strategies as st
+
+from etl.quality import _identity, load_checks, robust_z, written_half_unit, written_half_units
 from etl.sample_data import vi_number
 from tests.conftest import REPO, write_csv
 
@@ -123,6 +126,30 @@ def test_the_seed_report_s_positivity_rate_is_flagged():
     [(region, month, values, expected, tolerance)] = _identity(check, frame(0.47), frame(0.47))
     assert round(expected, 4) == 0.5666 and tolerance < 0.01
     assert _identity(check, frame(0.57), frame(0.57)) == []         # the correct rate passes
+
+
+@given(st.lists(st.one_of(st.decimals(min_value=-10**9, max_value=10**9, places=4, allow_nan=False),
+                         st.floats(allow_nan=True, allow_infinity=True)), min_size=1, max_size=50))
+def test_vectorised_rounding_slack_agrees_with_the_scalar_one(numbers):
+    """The identity check's vectorised slack gives what the documented scalar rule gives."""
+    values = np.array([float(n) for n in numbers])
+    expected = [written_half_unit(v) if np.isfinite(v) else 0.0 for v in values]
+    assert written_half_units(values).tolist() == expected
+
+
+def test_identity_checks_only_region_months_the_batch_touched_and_with_every_term():
+    check = {"rule": "b", "type": "difference", "severity": "warning", "result": "TRADE_BALANCE",
+             "minuend": "EXPORT", "subtrahend": "IMPORT", "message": "m"}
+    current = pd.DataFrame({
+        "region": ["74", "74", "74", "79", "79", "79", "01", "01"],
+        "indicator": ["EXPORT", "IMPORT", "TRADE_BALANCE"] * 2 + ["EXPORT", "TRADE_BALANCE"],
+        "month_key": [202112] * 8,
+        "value": [31500.0, 24690.0, 9000.0, 100.0, 40.0, 1.0, 5.0, 99.0],
+        "value_reported": [31500.0, 24690.0, 9000.0, 100.0, 40.0, 1.0, 5.0, 99.0]})
+    new = current[current.region.isin(["74", "01"])]   # 79 is wrong too, but not in this batch
+    [(region, month_key, values, expected, tolerance)] = _identity(check, current, new)
+    assert (region, month_key, expected) == ("74", 202112, 6810.0) and tolerance == 1.5
+    assert values == {"TRADE_BALANCE": 9000.0, "EXPORT": 31500.0, "IMPORT": 24690.0}
 
 
 def test_the_shipped_configuration_is_valid():
