@@ -348,7 +348,7 @@ def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings
                 )
             conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
             conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
-            refresh_statistics(conn, "dw.fct_monthly_figure_version", "staging.stg_touched_key")
+            refresh_statistics(conn, "staging.stg_touched_key")
             new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
             revisions = large_revisions(conn, batch_key, prepared)
             prepared.problems += revisions
@@ -375,15 +375,18 @@ def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings
 
 
 _REVISED_BY_BATCH = """
-SELECT i.indicator_code, f.source_row, f.value_reported, f.value, p.value AS previous_value
-FROM dw.fct_monthly_figure_version AS f
+WITH versions_of_the_months AS (  -- only the months this batch wrote, so history length does not count
+    SELECT v.batch_key, v.indicator_key, v.source_row, v.value_reported, v.value,
+           LAG(v.value) OVER (PARTITION BY v.region_key, v.indicator_key, v.month_key
+                              ORDER BY v.batch_key) AS previous_value
+    FROM dw.fct_monthly_figure_version AS v
+    WHERE v.month_key IN (SELECT DISTINCT month_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key)
+      AND v.batch_key <= :batch_key
+)
+SELECT i.indicator_code, f.source_row, f.value_reported, f.value, f.previous_value
+FROM versions_of_the_months AS f
 JOIN dw.dim_indicator AS i ON i.indicator_key = f.indicator_key
-JOIN dw.fct_monthly_figure_version AS p
-  ON p.region_key = f.region_key AND p.indicator_key = f.indicator_key AND p.month_key = f.month_key
- AND p.batch_key = (SELECT MAX(q.batch_key) FROM dw.fct_monthly_figure_version AS q
-                    WHERE q.region_key = f.region_key AND q.indicator_key = f.indicator_key
-                      AND q.month_key = f.month_key AND q.batch_key < f.batch_key)
-WHERE f.batch_key = :batch_key AND f.value <> p.value
+WHERE f.batch_key = :batch_key AND f.value <> f.previous_value
 ORDER BY f.source_row
 """
 

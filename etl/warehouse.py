@@ -466,6 +466,9 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
         )
         conn.exec_driver_sql(f"DROP TABLE {_COMPUTED}")
         written[fact] = result.rowcount
+        if written[fact] < 0:  # DuckDB's driver reports -1 for INSERT ... SELECT; its zone maps make this cheap
+            written[fact] = conn.execute(sa.text(f"SELECT COUNT(*) FROM {fact} WHERE computed_by_batch_key = :b"),
+                                         {"b": batch_key}).scalar_one()
     return written
 
 

@@ -144,7 +144,12 @@ def test_rebuild_repairs_damaged_rollups_and_leaves_right_ones_alone(engine, sam
     with engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM dw.fct_annual_rollup WHERE year = 2021")
         conn.exec_driver_sql("UPDATE dw.fct_plan_gap SET actual = 1 WHERE year = 2022")
-    rebuild_rollups(engine)
+        damaged_gaps = conn.exec_driver_sql("SELECT COUNT(*) FROM dw.fct_plan_gap "
+                                            "WHERE year = 2022 AND known_until IS NULL").scalar_one()
+    written = rebuild_rollups(engine)
+    annual_2021 = sum(1 for r in good["dw.fct_annual_rollup"] if r[2] == 2021 and r[-1] is None)
+    assert written == {"dw.fct_monthly_ytd": 0, "dw.fct_annual_rollup": annual_2021, "dw.fct_plan_gap": damaged_gaps}
+    assert rebuild_rollups(engine) == {"dw.fct_monthly_ytd": 0, "dw.fct_annual_rollup": 0, "dw.fct_plan_gap": 0}
     repaired = table_contents(engine, facts)
     assert set(good["dw.fct_monthly_ytd"]) == set(repaired["dw.fct_monthly_ytd"])   # untouched: identical
 
