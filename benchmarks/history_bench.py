@@ -610,6 +610,10 @@ def report(dialect: str, short: Warehouse, long: Warehouse, first_long: int) -> 
                     f"{_ratio(long.versions, short.versions):>15} {_ratio(l_in, s_in):>9} {'':>9} "
                     f"{_ratio(l_ld, s_ld):>8}")
             out.append(line)
+            s_rest = _median([r.load - r.steps.get("run_statistical_checks", 0.0) for r in short.runs[key]])
+            l_rest = _median([r.load - r.steps.get("run_statistical_checks", 0.0) for r in long.runs[key]])
+            out.append(f"{'   ratio of load without statistical checks':<44} {'':>8} {'':>15} {'':>9} {'':>9} "
+                       f"{_ratio(l_rest, s_rest):>8}")
             verdicts.append((title, l_in / s_in, l_ld / s_ld))
     if long.runs.get("c") and long.runs.get("b"):
         c_ld, b_ld = _median([r.load for r in long.runs["c"]]), _median([r.load for r in long.runs["b"]])
@@ -650,8 +654,14 @@ def report(dialect: str, short: Warehouse, long: Warehouse, first_long: int) -> 
         out.append(f"  {'(not SQL-hooked: COPY, Python, file copy)':<48} {s_rest:>9.4f} {l_rest:>9.4f} "
                    f"{_ratio(l_rest, s_rest):>7}")
     out.append("")
+    from etl.quality import history_window_years
+
+    window = history_window_years()
     for title, r_in, r_ld in verdicts:
         judged = "close to 1" if r_ld <= 1.25 else "GROWS with history"
+        if r_ld > 1.25 and short.years <= window:
+            judged += (f" (the statistical checks read up to {window} years of each series by design; "
+                       f"beyond that compare --years-short {window + 1})")
         out.append(f"{dialect}: {title}: long/short ingest {r_in:.2f}, load {r_ld:.2f} -> {judged}")
     return out
 

@@ -59,6 +59,12 @@ def load_checks(path: Path | None = None) -> list[dict]:
     return checks
 
 
+def history_window_years(checks: list[dict] | None = None) -> int:
+    """Years of each touched series' history the checks read (at least 2: last year's month)."""
+    checks = load_checks() if checks is None else checks
+    return max([c.get("history_years", 1) for c in checks] + [2])
+
+
 def robust_z(value: float, history: np.ndarray, min_scale: float) -> float:
     """How many robust standard deviations ``value`` lies from the median of ``history``."""
     median = float(np.median(history))
@@ -227,7 +233,7 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
     checks = load_checks() if checks is None else checks
     if not checks:
         return []
-    years = max([c.get("history_years", 1) for c in checks] + [2])
+    years = history_window_years(checks)
     first, last = conn.execute(sa.text("SELECT MIN(month_key), MAX(month_key) FROM dw.fct_monthly_figure_version "
                                        "WHERE batch_key = :b"), {"b": batch_key}).one()
     if first is None:  # nothing new or changed: every check passes on no figures

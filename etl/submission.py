@@ -419,7 +419,7 @@ class _Distinct:
 def _cells_as_text(cells: pd.Series, spreadsheet: bool) -> pd.Series:
     if spreadsheet:  # spreadsheet cells: numbers that are codes (74, 2021.0) become text
         cells = cells.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-    return cells.astype(str).str.strip().astype(object)
+    return cells.astype(str).str.strip()
 
 
 def _region_codes(text: pd.Series) -> pd.Series:
@@ -429,7 +429,7 @@ def _region_codes(text: pd.Series) -> pd.Series:
 
 def _canonical_units(text: pd.Series, reference: Reference) -> pd.Series:
     folded_units = {u: reference.canonical_unit(u) for u in text.unique()}
-    return text.map(folded_units).astype(object)
+    return text.map(folded_units)
 
 
 def _cells_as_written(cells: pd.Series) -> np.ndarray | pd.Series:
@@ -499,7 +499,7 @@ def _normalise_monthly(cells: _Distinct, text, frame: pd.DataFrame, reference: R
     frame["period_start"] = cells.compute(("period",), lambda c: _period_starts(text(c)).dt.date)
     frame["status_reported"] = cells.compute(("status",), text)
     frame["status"] = cells.compute(
-        ("status",), lambda c: text(c).map(lambda s: _STATUS_WORDS.get(fold(s), s)).astype(object))
+        ("status",), lambda c: text(c).map(lambda s: _STATUS_WORDS.get(fold(s), s)))
     frame["department_code"] = cells.compute(("department_code",), text)
     frame["note"] = cells.compute(("note",), text)
 
