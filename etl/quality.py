@@ -179,9 +179,10 @@ def written_half_units(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     half = np.full(values.shape, np.nan)
     finite = np.isfinite(values)
-    for decimals in range(13):
-        settled = finite & np.isnan(half) & (np.round(values, decimals) == values)
-        half[settled] = 0.5 * 10.0 ** -decimals
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow when scaled for more decimals
+        for decimals in range(13):
+            settled = finite & np.isnan(half) & (np.round(values, decimals) == values)
+            half[settled] = 0.5 * 10.0 ** -decimals
     rest = np.isnan(half)
     half[rest] = [written_half_unit(v) if math.isfinite(v) else 0.0 for v in values[rest]]
     return half
