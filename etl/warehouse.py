@@ -168,8 +168,9 @@ def bulk_read(conn: Connection, query: str, params: dict, schema: pa.Schema) -> 
                 data = b"".join(bytes(block) for block in copy)
         table = pacsv.read_csv(
             io.BytesIO(data),
+            # PostgreSQL writes NULL as an empty field and an empty string as "": keep them apart
             convert_options=pacsv.ConvertOptions(column_types=schema, include_columns=schema.names,
-                                                 strings_can_be_null=True),
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=False),
         )
         return table.cast(schema).to_pandas()
     rows = conn.execute(sa.text(query), params).fetchall()

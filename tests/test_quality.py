@@ -8,14 +8,15 @@ import shutil
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
-
-from etl.pipeline import ingest_file
 from hypothesis import given
 from hypothesis import strategies as st
 
+from etl.pipeline import ingest_file
 from etl.quality import _identity, load_checks, robust_z, written_half_unit, written_half_units
 from etl.sample_data import vi_number
+from etl.warehouse import bulk_read
 from tests.conftest import REPO, write_csv
 
 HEADER = "region_code;indicator_code;period;value;unit;status\n"
@@ -150,6 +151,20 @@ def test_identity_checks_only_region_months_the_batch_touched_and_with_every_ter
     [(region, month_key, values, expected, tolerance)] = _identity(check, current, new)
     assert (region, month_key, expected) == ("74", 202112, 6810.0) and tolerance == 1.5
     assert values == {"TRADE_BALANCE": 9000.0, "EXPORT": 31500.0, "IMPORT": 24690.0}
+
+
+def test_bulk_read_keeps_codes_text_nulls_null_and_binds_parameters(engine):
+    """The checks' history read (COPY TO on PostgreSQL, Arrow on DuckDB) returns what the SQL says."""
+    schema = pa.schema([("code", pa.string()), ("n", pa.int64()), ("note", pa.string()), ("x", pa.float64())])
+    query = ("SELECT '01' AS code, CAST(:n AS BIGINT) AS n, CAST(NULL AS VARCHAR) AS note, 1.5::DOUBLE PRECISION AS x "
+             "UNION ALL SELECT 'a,b\"c', :n + 1, '', NULL "
+             "UNION ALL SELECT '50%', :n + 2, 'ghi chú; 1.234,5', -2 ORDER BY n")
+    with engine.connect() as conn:
+        frame = bulk_read(conn, query, {"n": 7}, schema)
+    assert frame.code.tolist() == ["01", 'a,b"c', "50%"]
+    assert frame.n.tolist() == [7, 8, 9]
+    assert frame.note.isna().tolist() == [True, False, False] and frame.note.tolist()[1:] == ["", "ghi chú; 1.234,5"]
+    assert frame.x.tolist()[0] == 1.5 and pd.isna(frame.x.tolist()[1]) and frame.x.tolist()[2] == -2.0
 
 
 def test_the_shipped_configuration_is_valid():
