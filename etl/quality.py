@@ -100,6 +100,9 @@ _HISTORY_COLUMNS = pa.schema([("region", pa.string()), ("indicator", pa.string()
 
 def _history(conn: Connection, batch_key: int, since: int, until: int) -> pd.DataFrame:
     frame = bulk_read(conn, _HISTORY, {"batch_key": batch_key, "since": since, "until": until}, _HISTORY_COLUMNS)
+    # Series keys as categoricals: every frame the checks derive shares the categories, so
+    # their merges and groupings compare small integer codes instead of strings.
+    frame = frame.astype({"region": "category", "indicator": "category"})
     return frame.sort_values(["region", "indicator", "month_key", "batch_key"], ignore_index=True)
 
 
