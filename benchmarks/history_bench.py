@@ -102,7 +102,6 @@ Progress goes to stderr, the report to stdout.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import datetime as dt
 import os
@@ -123,6 +122,8 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+
+from benchmarks.sql_timing import time_each_statement  # noqa: E402
 
 _START = time.perf_counter()
 MAP_2004 = dt.date(2004, 1, 1)  # the 64-unit map (Điện Biên, Đắk Nông, Hậu Giang created)
@@ -361,15 +362,11 @@ def _label(statement: str) -> str:
 
 
 def hook(engine: sa.Engine) -> None:
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info.setdefault("bench_start", []).append(time.perf_counter())
-
-    @sa.event.listens_for(engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):
-        start = conn.info["bench_start"].pop()
+    def record(statement: str, seconds: float) -> None:
         if REC.active:
-            REC.sql[_label(statement)] += time.perf_counter() - start
+            REC.sql[_label(statement)] += seconds
+
+    time_each_statement(engine, record)
 
 
 _STEPS = ("bulk_insert", "large_revisions", "run_statistical_checks", "refresh_rollups")
@@ -700,18 +697,13 @@ def nightly(wh: Warehouse, folder: Path, reference, indicators, last: int, first
         if not new_month.exists():
             write_monthly(new_month, Spec([(last + 1, k + 1)], "ước tính"), reference, indicators)
         ingest(wh, new_month, night, "a")
-        revision = folder / f"nightly_{k}_revision_{last}-{k + 1:02d}.csv"
-        if not revision.exists():
-            write_monthly(revision, Spec([(last, k + 1)], "chính thức", [REVISING_REGION], revision_step=k + 2),
-                          reference, indicators)
-        ingest(wh, revision, night + dt.timedelta(minutes=5), "b")
-        if with_oldest:
-            oldest = folder / f"nightly_{k}_revision_{first}-{k + 1:02d}.csv"
-            if not oldest.exists():
-                write_monthly(oldest, Spec([(first, k + 1)], "chính thức", [REVISING_REGION], revision_step=k + 2),
+        # (b) a revision one year back, and (c) on the long history a revision of its first year
+        for year, minutes, kind in [(last, 5, "b")] + ([(first, 10, "c")] if with_oldest else []):
+            revision = folder / f"nightly_{k}_revision_{year}-{k + 1:02d}.csv"
+            if not revision.exists():
+                write_monthly(revision, Spec([(year, k + 1)], "chính thức", [REVISING_REGION], revision_step=k + 2),
                               reference, indicators)
-            ingest(wh, oldest, night + dt.timedelta(minutes=10), "c")
-
+            ingest(wh, revision, night + dt.timedelta(minutes=minutes), kind)
 
 class Scratch:
     """The scratch warehouses: DuckDB files, PostgreSQL databases (dropped at the end)."""

@@ -98,6 +98,8 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks.sql_timing import time_each_statement  # noqa: E402
+
 FIRST_PERIOD, LAST_PERIOD = (2008, 8), (2024, 12)
 LOADER_TARGET, INGEST_TARGET = 0.7, 0.4
 _START = time.perf_counter()
@@ -349,16 +351,12 @@ def _sql_label(statement: str) -> str:
 
 
 def hook_sql(engine: sa.Engine) -> None:
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info.setdefault("bench_start", []).append(time.perf_counter())
-
-    @sa.event.listens_for(engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):
-        start = conn.info["bench_start"].pop()
+    def record(statement: str, seconds: float) -> None:
         label = _sql_label(statement)
         if WATCH.active and (not _INSIDE[0] or label.startswith("load: refresh rollups, of which")):
-            WATCH.seconds[label] += time.perf_counter() - start
+            WATCH.seconds[label] += seconds
+
+    time_each_statement(engine, record)
 
 
 def best_of(repeat: int, run, reset=None) -> float:
@@ -395,6 +393,36 @@ def loader_frame(prepared) -> pd.DataFrame:
     frame = prepared.frame.copy()
     frame["batch_key"] = 1
     return frame
+
+
+def loader_lines(engine: sa.Engine, frame: pd.DataFrame, repeat: int, reset, lines: list) -> "Line":
+    """Time our loader into staging (best of ``repeat``; ``reset`` empties staging between
+    runs): with the DataFrame -> Arrow conversion, and ``bulk_insert`` alone. Appends both
+    lines and returns the first, the one judged against the target."""
+    from etl.pipeline import _STAGING
+    from etl.warehouse import arrow_table, bulk_insert
+
+    schema = _STAGING["monthly"][1]
+
+    def loader() -> float:
+        start = time.perf_counter()
+        with engine.begin() as conn:
+            bulk_insert(conn, "staging.stg_monthly_figure", arrow_table(frame, schema))
+        return time.perf_counter() - start
+
+    def loader_bulk_only() -> float:
+        table = arrow_table(frame, schema)
+        start = time.perf_counter()
+        with engine.begin() as conn:
+            bulk_insert(conn, "staging.stg_monthly_figure", table)
+        return time.perf_counter() - start
+
+    rows = len(frame)
+    loader_line = Line("our loader -> staging (arrow_table + bulk_insert + commit)", rows,
+                       best_of(repeat, loader, reset))
+    lines.append(loader_line)
+    lines.append(Line("bulk_insert alone (Arrow table ready)", rows, best_of(repeat, loader_bulk_only, reset), 1))
+    return loader_line
 
 
 def load_step(prepared, engine, settings) -> float:
@@ -479,8 +507,7 @@ def verdict(backend: str, baseline: Line, loader: Line, step: Line, ingest: Line
 def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
     import psycopg
 
-    from etl.pipeline import _STAGING
-    from etl.warehouse import arrow_table, bulk_insert, make_engine, prepare_warehouse
+    from etl.warehouse import make_engine, prepare_warehouse
 
     admin_url = sa.engine.make_url(args.pg_admin_url)
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
@@ -559,27 +586,8 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
             progress(f"PostgreSQL: to_sql {lines[-1].seconds:.2f} s")
             del plain
 
-        schema = _STAGING["monthly"][1]
-
-        def loader() -> float:
-            start = time.perf_counter()
-            with engine.begin() as conn:
-                bulk_insert(conn, "staging.stg_monthly_figure", arrow_table(frame, schema))
-            return time.perf_counter() - start
-
-        def loader_bulk_only() -> float:
-            table = arrow_table(frame, schema)
-            start = time.perf_counter()
-            with engine.begin() as conn:
-                bulk_insert(conn, "staging.stg_monthly_figure", table)
-            return time.perf_counter() - start
-
         progress(f"PostgreSQL: loader -> staging x{args.repeat}")
-        loader_line = Line("our loader -> staging (arrow_table + bulk_insert + commit)", rows,
-                           best_of(args.repeat, loader, truncate("staging.stg_monthly_figure")))
-        lines.append(loader_line)
-        lines.append(Line("bulk_insert alone (Arrow table ready)", rows,
-                          best_of(args.repeat, loader_bulk_only, truncate("staging.stg_monthly_figure")), 1))
+        loader_line = loader_lines(engine, frame, args.repeat, truncate("staging.stg_monthly_figure"), lines)
         progress(f"PostgreSQL: loader {loader_line.seconds:.2f} s")
         engine.dispose()
 
@@ -656,8 +664,7 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
 def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> list[str]:
     import duckdb
 
-    from etl.pipeline import _STAGING
-    from etl.warehouse import arrow_table, bulk_insert, make_engine, prepare_warehouse
+    from etl.warehouse import make_engine, prepare_warehouse
 
     rows = prepared.frame.shape[0]
     folder = scratch / "duckdb"
@@ -698,31 +705,13 @@ def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> lis
 
     engine = make_engine(f"duckdb:///{bulk_path}")
     hook_sql(engine)
-    schema = _STAGING["monthly"][1]
 
     def empty_staging() -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM staging.stg_monthly_figure")
 
-    def loader() -> float:
-        start = time.perf_counter()
-        with engine.begin() as conn:
-            bulk_insert(conn, "staging.stg_monthly_figure", arrow_table(frame, schema))
-        return time.perf_counter() - start
-
-    def loader_bulk_only() -> float:
-        table = arrow_table(frame, schema)
-        start = time.perf_counter()
-        with engine.begin() as conn:
-            bulk_insert(conn, "staging.stg_monthly_figure", table)
-        return time.perf_counter() - start
-
     progress(f"DuckDB: loader -> staging x{args.repeat}")
-    loader_line = Line("our loader -> staging (arrow_table + bulk_insert + commit)", rows,
-                       best_of(args.repeat, loader, empty_staging))
-    lines.append(loader_line)
-    lines.append(Line("bulk_insert alone (Arrow table ready)", rows,
-                      best_of(args.repeat, loader_bulk_only, empty_staging), 1))
+    loader_line = loader_lines(engine, frame, args.repeat, empty_staging, lines)
     progress(f"DuckDB: loader {loader_line.seconds:.2f} s")
     engine.dispose()
 

@@ -3,7 +3,6 @@ read from the ``analytics`` views and rendered as a table, CSV or JSON."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
