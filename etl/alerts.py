@@ -63,7 +63,7 @@ class AlertSettings:
         env = dict(os.environ if env is None else env)
 
         def severities(name: str) -> frozenset[str]:
-            chosen = frozenset(s.strip() for s in env.get(name, "error,warning").split(",") if s.strip())
+            chosen = frozenset(s.strip() for s in (env.get(name) or "error,warning").split(",") if s.strip())
             unknown = chosen - set(SEVERITIES)
             if unknown:
                 raise ValueError(f"{name}: unknown severities {sorted(unknown)}")
@@ -119,10 +119,11 @@ def post_webhook(alert: Alert, settings: AlertSettings) -> None:
             raise RuntimeError(f"webhook answered {response.status}")
 
 
-def deliver(alert: Alert, settings: AlertSettings) -> list[str]:
-    """Send one alert on every channel its severity is routed to; returns the channels used."""
+def deliver(alert: Alert, settings: AlertSettings, channels: list[str] | None = None) -> list[str]:
+    """Send one alert on ``channels`` (default: every channel its severity is routed to);
+    returns the channels used."""
     sent = []
-    for channel in settings.channels_for(alert.severity):
+    for channel in settings.channels_for(alert.severity) if channels is None else channels:
         (send_email if channel == "email" else post_webhook)(alert, settings)
         sent.append(channel)
     log.warning("alert [%s] %s -> %s", alert.severity, alert.subject, ", ".join(sent) or "log only")
@@ -140,7 +141,12 @@ class DispatchReport:
 
 
 def dispatch(alerts: list[Alert], engine, settings: AlertSettings | None = None, *, now=None) -> DispatchReport:
-    """Send the alerts that are new, changed or back after being resolved; record all."""
+    """Send the alerts that are new, changed or back after being resolved; record all.
+
+    An open alert with the same content is suppressed only on the channels that already
+    carried it: a channel configured since (SMTP added to a server that ran without it)
+    still receives it once, so alerts recorded with no channel are not lost for good.
+    """
     import sqlalchemy as sa
 
     from etl.warehouse import utc_now
@@ -151,15 +157,21 @@ def dispatch(alerts: list[Alert], engine, settings: AlertSettings | None = None,
     for alert in alerts:
         with engine.begin() as conn:
             row = conn.execute(
-                sa.text("SELECT content_sha256, resolved_at FROM dw.audit_alert WHERE fingerprint = :f"),
+                sa.text("SELECT content_sha256, resolved_at, channels FROM dw.audit_alert WHERE fingerprint = :f"),
                 {"f": alert.fingerprint},
             ).first()
-            if row is not None and row[0] == alert.content_sha256 and row[1] is None:
+            routed = settings.channels_for(alert.severity)
+            already = [c for c in (row[2] or "").split(",") if c] if row is not None else []
+            repeat = row is not None and row[0] == alert.content_sha256 and row[1] is None
+            if repeat and set(routed) <= set(already):
                 conn.execute(sa.text("UPDATE dw.audit_alert SET suppressed_count = suppressed_count + 1 "
                                      "WHERE fingerprint = :f"), {"f": alert.fingerprint})
                 report.suppressed.append(alert)
                 continue
-        channels = deliver(alert, settings)   # outside the transaction: a slow SMTP holds no lock
+        # outside the transaction: a slow SMTP holds no lock
+        channels = deliver(alert, settings, [c for c in routed if c not in already] if repeat else routed)
+        if repeat:
+            channels = already + channels
         params = {"f": alert.fingerprint, "k": alert.kind, "s": alert.severity, "subj": alert.subject,
                   "sha": alert.content_sha256, "p": json.dumps(alert.payload, ensure_ascii=False, default=str),
                   "ch": ",".join(channels), "now": now}

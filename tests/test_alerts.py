@@ -56,6 +56,22 @@ def test_a_rejection_reaches_the_steward_by_mail_and_webhook_once(engine, landin
     assert tuple(row) == (2, 1, True)
 
 
+def test_an_alert_recorded_before_a_channel_existed_reaches_it_once(engine, alert_env):
+    """A server that ran without SMTP and webhook settings only logged the alert; once they
+    are configured, the same open alert goes out once, and is then suppressed as before."""
+    inbox, posts = alert_env
+    failure = Alert("task_failure", "error", "task:x", "[statwh][error] x failed", "body", {"n": 1})
+    assert len(dispatch([failure], engine, AlertSettings()).sent) == 1       # no channel configured
+    assert (inbox.messages, posts) == ([], [])
+    assert len(dispatch([failure], engine).sent) == 1                        # the configured channels
+    assert [m["Subject"] for m in inbox.messages] == ["[statwh][error] x failed"] and len(posts) == 1
+    assert len(dispatch([failure], engine).suppressed) == 1
+    assert len(inbox.messages) == 1 and len(posts) == 1
+    with engine.connect() as conn:
+        channels = conn.execute(sa.text("SELECT channels FROM dw.audit_alert WHERE fingerprint = 'task:x'")).scalar_one()
+    assert channels == "email,webhook"
+
+
 def test_severities_are_routed_per_channel(engine, alert_env):
     inbox, posts = alert_env
     warning = Alert("quality_warning", "warning", "warnings:x.csv", "[statwh][warning] x.csv", "body", {"n": 1})

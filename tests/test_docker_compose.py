@@ -363,6 +363,22 @@ def test_statwh_settings_are_set(services, name):
     assert not missing, f"{name} does not set {missing}"
 
 
+def statwh_variables_read_by_etl() -> set[str]:
+    """Every STATWH_ variable the package reads (settings, file-size limit, alert channels)."""
+    return {name for path in (ROOT / "etl").glob("*.py")
+            for name in re.findall(r'"(STATWH_[A-Z_]+)"', path.read_text(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("name", AIRFLOW_SERVICES)
+def test_every_statwh_variable_reaches_the_containers(services, name):
+    """Optional settings (alerts, limits) may be empty, but must be passed through from .env:
+    a variable the compose file does not name never reaches the code."""
+    read = statwh_variables_read_by_etl()
+    assert {"STATWH_SMTP_HOST", "STATWH_ALERT_WEBHOOK_URL", "STATWH_MAX_FILE_BYTES"} <= read
+    missing = sorted(read - set(as_env_dict(services[name].get("environment"))))
+    assert not missing, f"{name} does not pass {missing}"
+
+
 @pytest.mark.parametrize("name", AIRFLOW_SERVICES)
 def test_file_folders_are_mounted(services, name):
     env = as_env_dict(services[name]["environment"])
