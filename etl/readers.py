@@ -532,18 +532,39 @@ def _check_sheet_xml(sheet, raw: RawTable, header: list[str]) -> None:
                        "other cells read as empty; unmerge them and write the value in every row")
         raise FileReadError(message, row=max(row, header_row), sheet=sheet.title, column=name(column))
     if has_formula:
-        cells = _uncalculated_formulas(sheet, header_row, width)
-        if cells:
-            from openpyxl.utils.cell import coordinate_to_tuple
+        _refuse_uncalculated_formulas(sheet, header_row, header)
 
-            row, column = coordinate_to_tuple(cells[0])
-            listed = ", ".join(cells[:10]) + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
-            raise FileReadError(
-                f"cell {cells[0]} holds a formula without a calculated value ({len(cells)} such cells: {listed}): "
-                "the workbook was saved by a program that does not calculate formulas. Open it in Excel and "
-                "save it again, or paste the values instead of the formulas",
-                row=row, sheet=sheet.title, column=name(column),
-            )
+
+def _refuse_uncalculated_formulas(sheet, header_row: int, header: list) -> None:
+    """Raise for a cell under ``header_row`` and within the header's columns that holds a
+    formula without a calculated value (read with ``data_only`` it would be empty)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    cells = _uncalculated_formulas(sheet, header_row, len(header))
+    if cells:
+        row, column = coordinate_to_tuple(cells[0])
+        listed = ", ".join(cells[:10]) + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
+        raise FileReadError(
+            f"cell {cells[0]} holds a formula without a calculated value ({len(cells)} such cells: {listed}): "
+            "the workbook was saved by a program that does not calculate formulas. Open it in Excel and "
+            "save it again, or paste the values instead of the formulas",
+            row=row, sheet=sheet.title, column=str(header[column - 1] or get_column_letter(column)),
+        )
+
+
+def refuse_uncalculated_formulas_in(path: Path, sheet_title: str, header_row: int, header: list) -> None:
+    """:func:`_refuse_uncalculated_formulas` for a sheet of a workbook on disk (for readers
+    that opened it another way, such as the report-layout reader)."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = workbook[sheet_title]
+        if _scan_sheet_xml(sheet)[0]:
+            _refuse_uncalculated_formulas(sheet, header_row, header)
+    finally:
+        workbook.close()
 
 
 # --------------------------------------------------------------------------- every reader

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from etl import vnnum
-from etl.readers import FileReadError, RawTable
+from etl.readers import FileReadError, RawTable, refuse_uncalculated_formulas_in
 from etl.reference import REFERENCE_DIR, Reference, fold, load_reference
 
 # The report's own figures carried to the cross-checks. Levels are in the row's unit as
@@ -141,38 +141,31 @@ HEADER_SEARCH_ROWS = 100
 
 
 def _csv_grids(path: Path, encoding: str | None) -> list[_Grid]:
-    from etl.readers import _DIRECTIVE, _decode
+    from etl.readers import _DIRECTIVE, _decode, _sniff_delimiter
 
-    data = path.read_bytes()
     try:
-        try:
-            decoded = _decode(data, encoding)
-        except TypeError:  # a reader without encoding choice
-            decoded = _decode(data)
+        text, _, encoding_note = _decode(path.read_bytes(), encoding)
     except FileReadError:
         return []  # the CSV reader's own error stands
-    text = decoded[0] if isinstance(decoded, tuple) else decoded
     lines = text.splitlines()
     directives: dict[str, str] = {}
     for line in lines:
         m = _DIRECTIVE.match(line)
         if m:
             directives[m["key"].lower()] = m["value"]
-    header_line = next((line for line in lines[:HEADER_SEARCH_ROWS] if "chi tieu" in fold(line)), None)
+    # the table's header names the indicator column; a title above it ("Báo cáo các chỉ
+    # tiêu chủ yếu") may say "chỉ tiêu" too, but holds no separator
+    header_line = next((line for line in lines[:HEADER_SEARCH_ROWS]
+                        if "chi tieu" in fold(line) and any(d in line for d in ";\t,|")), None)
     if header_line is None:
         return []
-    counts = {d: header_line.count(d) for d in (";", "\t", ",", "|")}
-    delimiter = max(counts, key=lambda d: counts[d])
-    if counts[delimiter] == 0:
-        return []
+    delimiter = _sniff_delimiter(header_line)
     rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         rows.append((number, [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]))
-    grid = _Grid(None, rows, {}, directives)
-    grid.encoding_note = decoded[2] if isinstance(decoded, tuple) and len(decoded) > 2 else None
-    return [grid]
+    return [_Grid(None, rows, {}, directives, encoding_note)]
 
 
 def _xlsx_cell(cell) -> object:
@@ -496,8 +489,13 @@ def read_report_layout(path: Path, reference: Reference | None = None, *,
     for grid in grids:
         header = _find_header(grid)
         if header is not None:
+            if path.suffix.lower() == ".xlsx":  # a formula Excel never calculated reads as an empty cell
+                header_row, header_cells = grid.rows[header]
+                width = max(len(cells) for _, cells in grid.rows[header:])
+                labels = [_text(grid.merged.get((header_row, i), _cell(header_cells, i))) for i in range(width)]
+                refuse_uncalculated_formulas_in(path, grid.sheet, header_row, labels)
             table = _convert(grid, header, reference or load_reference())
-            if getattr(grid, "encoding_note", None) and hasattr(table, "encoding_note"):
+            if grid.encoding_note:
                 table.encoding_note = grid.encoding_note
             return table
     return None

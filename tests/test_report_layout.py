@@ -146,6 +146,30 @@ def test_a_blank_template_is_refused_for_having_no_figures(tmp_path):
     assert [p.rule for p in prepared.errors] == ["not_empty"]
 
 
+def test_a_formula_excel_never_calculated_is_refused_naming_its_cell(tmp_path):
+    """Saved by a program that does not calculate, a formula has no value: read as an empty
+    cell it would drop the figure without a word."""
+    path = _filled_template(tmp_path)
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "RETAIL")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["ytd"]).value = f"=G{row}*1.01"
+    workbook.save(path)
+    [problem] = prepare_submission(path).problems
+    cell = f"H{row}"
+    assert (problem.rule, problem.row) == ("file_readable", row)
+    assert f"cell {cell} holds a formula without a calculated value" in problem.message
+
+
+def test_a_title_line_that_says_chi_tieu_does_not_hide_the_table(engine, landing):
+    """Only the header line with separators decides how the CSV is split."""
+    ingest_paths([BD_SAMPLE], engine)
+    plain = _csv_report(landing, "plain.csv").read_text(encoding="utf-8")
+    path = write_csv(landing, "titled.csv", "Báo cáo các chỉ tiêu chủ yếu\n" + plain)
+    result = ingest_file(path, engine)
+    assert result.status == "loaded", result.problems
+    assert result.rows_in_file == ingest_file(_csv_report(landing, "again.csv"), engine).rows_in_file
+
+
 def test_a_filled_template_reads_as_the_long_format_with_the_sheets_rows(tmp_path):
     path = _filled_template(tmp_path)
     prepared = prepare_submission(path)
