@@ -10,6 +10,7 @@ reports into error alerts and late ones into warnings, one per department and mo
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -61,12 +62,22 @@ LEFT JOIN received AS r
 """
 
 
-def load_obligations() -> pd.DataFrame:
-    frame = pd.read_csv(REFERENCE_DIR / "reporting_obligations.csv", dtype=str, keep_default_na=False)
+def load_obligations(path: Path | None = None) -> pd.DataFrame:
+    """``etl/reference/reporting_obligations.csv`` with month keys; a blank ``last_period``
+    is an obligation still in force."""
+    frame = pd.read_csv(path or REFERENCE_DIR / "reporting_obligations.csv", dtype=str, keep_default_na=False)
     frame["first_month_key"] = frame["first_period"].str.replace("-", "").astype(int)
     frame["last_month_key"] = frame["last_period"].replace("", "9999-12").str.replace("-", "").astype(int)
     frame["deadline_day"] = frame["deadline_day"].astype(int)
     return frame
+
+
+def obligations_in_force(region_code: str, period: str, path: Path | None = None) -> pd.DataFrame:
+    """The obligations of ``region_code`` for the month ``period`` ('2021-12')."""
+    frame = load_obligations(path)
+    key = int(period.replace("-", ""))
+    return frame[(frame["region_code"] == region_code) & (frame["first_month_key"] <= key)
+                 & (key <= frame["last_month_key"])]
 
 
 def _month_key(moment: dt.datetime, months_back: int) -> int:

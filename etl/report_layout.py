@@ -450,13 +450,9 @@ def _department(labels: dict, region_code: str, period: str) -> str:
     """The department code as labelled, else the region's one reporting department, if it has one."""
     if "department_code" in labels:
         return _text(labels["department_code"][1])
-    path = REFERENCE_DIR / "reporting_obligations.csv"
-    if not path.exists():
-        return ""
-    obligations = pd.read_csv(path, dtype=str, keep_default_na=False)
-    own = obligations[(obligations["region_code"] == region_code) & (obligations["first_period"] <= period)
-                      & (period <= obligations["last_period"])]
-    departments = sorted(set(own["department_code"]))
+    from etl.completeness import obligations_in_force
+
+    departments = sorted(set(obligations_in_force(region_code, period)["department_code"]))
     return departments[0] if len(departments) == 1 else ""
 
 

@@ -18,9 +18,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import pandas as pd
-
-from etl.reference import REFERENCE_DIR, Reference, load_reference
+from etl.completeness import obligations_in_force
+from etl.reference import Reference, load_reference
 
 HEADER_ROW = 13
 COLUMNS = (  # (header, numbering, width)
@@ -62,16 +61,12 @@ def template_rows(region_code: str, month: str, reference: Reference | None = No
                          "(see etl/reference/regions.csv)")
     region_row = region.iloc[0].to_dict()
     codes, department, department_name = list(reference.indicators.index), "", ""
-    path = REFERENCE_DIR / "reporting_obligations.csv"
-    if path.exists():
-        obligations = pd.read_csv(path, dtype=str, keep_default_na=False)
-        own = obligations[(obligations["region_code"] == region_code) & (obligations["first_period"] <= month)
-                          & (month <= obligations["last_period"])]
-        if not own.empty:
-            order = {c: i for i, c in enumerate(reference.indicators.index)}
-            codes = sorted(dict.fromkeys(own["indicator_code"]), key=lambda c: order.get(c, len(order)))
-            if own["department_code"].nunique() == 1:
-                department, department_name = own["department_code"].iloc[0], own["department_name_vi"].iloc[0]
+    own = obligations_in_force(region_code, month)
+    if not own.empty:
+        order = {c: i for i, c in enumerate(reference.indicators.index)}
+        codes = sorted(dict.fromkeys(own["indicator_code"]), key=lambda c: order.get(c, len(order)))
+        if own["department_code"].nunique() == 1:
+            department, department_name = own["department_code"].iloc[0], own["department_name_vi"].iloc[0]
     region_row["department_code"], region_row["department_name_vi"] = department, department_name
     rows = [{"code": c, "name": reference.indicators.at[c, "name_vi"],
              "unit": reference.indicators.at[c, "canonical_unit"]} for c in codes]

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from etl.alerts import dispatch, resolve
-from etl.completeness import assess_reporting, completeness_summary, reporting_alerts
+from etl.completeness import assess_reporting, completeness_summary, obligations_in_force, reporting_alerts
 from etl.pipeline import ingest_file
 from tests.conftest import SAMPLE_DIR, write_csv
 
@@ -95,3 +95,15 @@ def test_the_daily_dag_assesses_as_of_its_interval(dagbag, reporting_history, wa
     assert tuple(months) == (202502, 202506)
     inbox, posts = alert_env
     assert any("SCT-BD: 10 reports for 2025-06 missing" in str(m["Subject"]) for m in inbox.messages)
+
+
+def test_an_obligation_without_a_last_period_is_still_in_force(tmp_path):
+    """A blank last_period means open-ended, for every reader of the obligations (the
+    template and the report-layout reader ask the same function as the assessment)."""
+    path = tmp_path / "reporting_obligations.csv"
+    path.write_text("department_code,department_name_vi,region_code,indicator_code,first_period,last_period,"
+                    "deadline_day\nSCT-HCM,Sở Công Thương TP. Hồ Chí Minh,79,RETAIL,2025-07,,20\n"
+                    "SCT-HCM,Sở Công Thương TP. Hồ Chí Minh,79,EXPORT,2025-07,2026-06,20\n", encoding="utf-8")
+    assert obligations_in_force("79", "2030-01", path)["indicator_code"].tolist() == ["RETAIL"]
+    assert obligations_in_force("79", "2026-06", path)["indicator_code"].tolist() == ["RETAIL", "EXPORT"]
+    assert obligations_in_force("79", "2025-06", path).empty
