@@ -200,6 +200,25 @@ def test_the_default_limit_refuses_a_sparse_file_just_over_it(tmp_path, monkeypa
 
 
 @ON_BOTH
+def test_a_rule_made_critical_within_a_month_shows_as_error_over_time(engine):
+    """The steward raised the rule from warning to critical mid-month: the month's row says error."""
+    with engine.begin() as conn:
+        for batch_key, severity, day in ((901, "warning", 3), (902, "error", 20)):
+            conn.execute(sa.text(
+                "INSERT INTO dw.audit_load_batch (batch_key, file_name, file_sha256, status, rows_in_file, "
+                "rows_new_version, rows_unchanged, problem_count, recorded_at) "
+                "VALUES (:b, :f, :f, 'loaded', 1, 1, 0, 0, :t)"), {"b": batch_key, "f": f"f{batch_key}", "t": dt.datetime(2022, 3, day)})
+            conn.execute(sa.text(
+                "INSERT INTO dw.audit_check_result (batch_key, suite_name, rule, severity, success, element_count, "
+                "unexpected_count, recorded_at) VALUES (:b, 'statistical_checks', 'probable_unit_slip', :s, TRUE, 1, 0, :t)"),
+                {"b": batch_key, "s": severity, "t": dt.datetime(2022, 3, day)})
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT severity, batches_checked FROM analytics.v_data_quality_over_time "
+                                   "WHERE recorded_month_key = 202203")).one()
+    assert tuple(row) == ("error", 2)
+
+
+@ON_BOTH
 def test_every_check_result_is_stored_with_its_batch_and_queryable_over_time(engine, landing):
     january, february = dt.datetime(2022, 1, 10, 8), dt.datetime(2022, 2, 3, 9)
     batches = {}
