@@ -8,10 +8,9 @@ SELECT
     CAST(EXTRACT(YEAR FROM c.recorded_at) * 100 + EXTRACT(MONTH FROM c.recorded_at) AS INTEGER) AS recorded_month_key,  -- month the batches were recorded in, as YYYYMM (UTC)
     c.suite_name,
     c.rule,
-    -- what a failure of the rule meant: 'error' | 'warning' | 'info'; a steward may change it
-    -- within a month, and then the most severe is shown (ranked: as text 'warning' > 'error')
+    -- ranked, not MAX(text), which puts 'warning' above 'error'
     CASE MAX(CASE c.severity WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END)
-        WHEN 3 THEN 'error' WHEN 2 THEN 'warning' ELSE 'info' END AS severity,
+        WHEN 3 THEN 'error' WHEN 2 THEN 'warning' ELSE 'info' END AS severity,  -- what a failure of the rule meant: 'error' | 'warning' | 'info'; the most severe if a steward changed it that month
     CAST(COUNT(*) AS INTEGER) AS batches_checked,  -- batches (files) the check ran on that month
     CAST(SUM(CASE WHEN c.success THEN 0 ELSE 1 END) AS INTEGER) AS batches_failing,  -- of them, batches that failed it
     CAST(SUM(CASE WHEN c.success THEN 0 ELSE 1 END) AS DOUBLE PRECISION) / COUNT(*) * 100 AS batches_failing_pct,  -- batches_failing / batches_checked x 100
