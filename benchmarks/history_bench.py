@@ -338,7 +338,7 @@ _LABELS = (
     ("INSERT INTO dw.fct_plan_target_version", "_INSERT_PLAN_VERSIONS"),
     ("INSERT INTO staging.stg_touched_key", "_TOUCHED_BY_*"),
     ("SELECT COUNT(*) FROM dw.fct_", "count new versions"),
-    ("WITH versions_of_the_months", "_REVISED_BY_BATCH (large_revisions)"),
+    ("WITH versions_of_the_figures", "_REVISED_BY_BATCH (large_revisions)"),
     ("SELECT column_name, data_type FROM information_schema", "refresh: column types"),
     ("UPDATE dw.fct_monthly_ytd", "refresh fct_monthly_ytd: UPDATE (close)"),
     ("INSERT INTO dw.fct_monthly_ytd", "refresh fct_monthly_ytd: INSERT"),

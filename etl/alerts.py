@@ -122,10 +122,18 @@ def post_webhook(alert: Alert, settings: AlertSettings) -> None:
 def deliver(alert: Alert, settings: AlertSettings, channels: list[str] | None = None) -> list[str]:
     """Send one alert on ``channels`` (default: every channel its severity is routed to);
     returns the channels used."""
-    sent = []
+    sent, failures = [], []
     for channel in settings.channels_for(alert.severity) if channels is None else channels:
-        (send_email if channel == "email" else post_webhook)(alert, settings)
-        sent.append(channel)
+        try:  # one channel down (SMTP refused) must not keep the alert off the others
+            (send_email if channel == "email" else post_webhook)(alert, settings)
+        except (OSError, RuntimeError, smtplib.SMTPException) as exc:
+            log.error("alert [%s] %s: %s failed: %s", alert.severity, alert.subject, channel, exc)
+            failures.append(exc)
+        else:
+            sent.append(channel)
+    if failures and not sent:
+        raise failures[0]
+    # A channel that failed is not recorded as carrying the alert, so the next dispatch retries it.
     log.warning("alert [%s] %s -> %s", alert.severity, alert.subject, ", ".join(sent) or "log only")
     return sent
 

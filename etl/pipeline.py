@@ -375,16 +375,17 @@ def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings
 
 
 _REVISED_BY_BATCH = """
-WITH versions_of_the_months AS (  -- only the months this batch wrote, so history length does not count
+WITH versions_of_the_figures AS (  -- only the figures this batch wrote, so history length does not count
     SELECT v.batch_key, v.indicator_key, v.source_row, v.value_reported, v.value,
            LAG(v.value) OVER (PARTITION BY v.region_key, v.indicator_key, v.month_key
                               ORDER BY v.batch_key) AS previous_value
     FROM dw.fct_monthly_figure_version AS v
-    WHERE v.month_key IN (SELECT DISTINCT month_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key)
+    WHERE (v.region_key, v.indicator_key, v.month_key) IN (
+            SELECT region_key, indicator_key, month_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key)
       AND v.batch_key <= :batch_key
 )
 SELECT i.indicator_code, f.source_row, f.value_reported, f.value, f.previous_value
-FROM versions_of_the_months AS f
+FROM versions_of_the_figures AS f
 JOIN dw.dim_indicator AS i ON i.indicator_key = f.indicator_key
 WHERE f.batch_key = :batch_key AND f.value <> f.previous_value
 ORDER BY f.source_row

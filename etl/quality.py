@@ -272,10 +272,11 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
                     f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
                     f"(1/{1 / ratio:,.0f} of the usual level)")
         else:
-            for region, month_key, values, expected, tolerance in _identity(check, current, new):
-                rows = new[(new.region == region) & (new.month_key == month_key)]
-                row = int(rows.source_row.min()) if len(rows) else None
-                add(check, row, f"{values[check['result']]:g}",
+            broken = _identity(check, current, new)
+            first_rows = new.groupby(["region", "month_key"], observed=True)["source_row"].min() if broken else None
+            for region, month_key, values, expected, tolerance in broken:
+                row = first_rows.get((region, month_key))
+                add(check, None if row is None else int(row), f"{values[check['result']]:g}",
                     f"{region} {month_key // 100}-{month_key % 100:02d}: {check['message']} "
                     f"(reported {values[check['result']]:g}, parts give {expected:g}, tolerance {tolerance:g})")
     prepared.check_results.extend(_check_results(checks, problems, len(new)))

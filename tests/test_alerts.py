@@ -72,6 +72,26 @@ def test_an_alert_recorded_before_a_channel_existed_reaches_it_once(engine, aler
     assert channels == "email,webhook"
 
 
+def test_a_channel_that_is_down_does_not_keep_the_alert_off_the_others(engine, alert_env, monkeypatch):
+    """SMTP refuses: the webhook still gets the alert, and e-mail gets it on the next dispatch."""
+    inbox, posts = alert_env
+    failure = Alert("task_failure", "error", "task:y", "[statwh][error] y failed", "body", {"n": 1})
+    monkeypatch.setenv("STATWH_SMTP_PORT", str(_closed_port()))
+    assert len(dispatch([failure], engine).sent) == 1
+    assert (len(inbox.messages), len(posts)) == (0, 1)
+    monkeypatch.setenv("STATWH_SMTP_PORT", str(inbox.port))
+    dispatch([failure], engine)
+    assert (len(inbox.messages), len(posts)) == (1, 1)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:   # bound, never listening: a connection is refused
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_severities_are_routed_per_channel(engine, alert_env):
     inbox, posts = alert_env
     warning = Alert("quality_warning", "warning", "warnings:x.csv", "[statwh][warning] x.csv", "body", {"n": 1})
