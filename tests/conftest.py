@@ -118,6 +118,37 @@ def sample_in_landing(landing) -> list[Path]:
     return copies
 
 
+def assert_sample_loaded_by(run_id: str, warehouse_url: str, statwh_home: Path) -> None:
+    """After a nightly DAG run on the bundled sample: the landing folder is empty, the three
+    files are archived and loaded by that run, and Bình Dương's 2021 retail attainment is
+    the published 89,1%."""
+    assert list((statwh_home / "landing").iterdir()) == []
+    assert len(list((statwh_home / "archive").iterdir())) == 3
+    warehouse = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
+    try:
+        with warehouse.connect() as conn:
+            batches = conn.execute(sa.text(
+                "SELECT status, pipeline_run_id FROM dw.audit_load_batch ORDER BY batch_key")).fetchall()
+            attainment = conn.execute(sa.text(
+                "SELECT ROUND(CAST(attainment_pct AS NUMERIC), 1) FROM analytics.v_plan_gap "
+                "WHERE region_code = '74' AND indicator_code = 'RETAIL' AND year = 2021")).scalar_one()
+    finally:
+        warehouse.dispose()
+    assert [b.status for b in batches] == ["loaded"] * 3
+    assert {b.pipeline_run_id for b in batches} == {run_id}
+    assert float(attainment) == 89.1
+
+
+@pytest.fixture
+def sample_warehouse(engine, sample_in_landing):
+    """The warehouse with the bundled sample loaded (all three files)."""
+    from etl.pipeline import ingest_paths
+
+    summary = ingest_paths(sample_in_landing, engine)
+    assert summary.counts == {"loaded": 3, "rejected": 0, "duplicate": 0}
+    return engine
+
+
 def write_csv(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
@@ -144,7 +175,7 @@ def dagbag(airflow_db):
 # --------------------------------------------------------------------------- alert receivers
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -162,7 +193,7 @@ class _Inbox:
 @pytest.fixture
 def smtp_inbox():
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     inbox.port = controller.port
     yield inbox

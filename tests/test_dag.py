@@ -9,7 +9,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import REPO
+from tests.conftest import REPO, assert_sample_loaded_by
 
 pytestmark = pytest.mark.airflow
 
@@ -62,22 +62,11 @@ def test_nightly_run_loads_the_sample_landing_folder(dagbag, warehouse_url, stat
     dag = dagbag.get_dag("statwh_nightly")
     run = dag.test()
     assert run.state == DagRunState.SUCCESS
-    assert list((statwh_home / "landing").iterdir()) == []
-    assert len(list((statwh_home / "archive").iterdir())) == 3
-
-    engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
-    with engine.connect() as conn:
-        batches = conn.execute(sa.text(
-            "SELECT status, pipeline_run_id FROM dw.audit_load_batch ORDER BY batch_key")).fetchall()
-        attainment = conn.execute(sa.text(
-            "SELECT ROUND(CAST(attainment_pct AS NUMERIC), 1) FROM analytics.v_plan_gap "
-            "WHERE region_code = '74' AND indicator_code = 'RETAIL' AND year = 2021")).scalar_one()
-    assert [b.status for b in batches] == ["loaded"] * 3
-    assert {b.pipeline_run_id for b in batches} == {run.run_id}
-    assert float(attainment) == 89.1
+    assert_sample_loaded_by(run.run_id, warehouse_url, statwh_home)
 
     second = dag.test()                       # nothing new in the landing folder
     assert second.state == DagRunState.SUCCESS
+    engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM dw.audit_load_batch")).scalar_one() == 3
     engine.dispose()

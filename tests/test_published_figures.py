@@ -6,15 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from etl.pipeline import ingest_paths
 from etl.queries import annual_rollup, plan_gap
-
-
-@pytest.fixture
-def sample_warehouse(engine, sample_in_landing):
-    summary = ingest_paths(sample_in_landing, engine)
-    assert summary.counts == {"loaded": 3, "rejected": 0, "duplicate": 0}
-    return engine
 
 
 def _row(frame, region, indicator):

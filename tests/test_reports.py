@@ -3,7 +3,6 @@ the XLSX workbook and the Markdown table, from the sample loaded into DuckDB and
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
@@ -14,19 +13,11 @@ from pathlib import Path
 import pytest
 
 from etl.cli import main
-from etl.pipeline import ingest_paths
 from etl.reports import load_report_data, render_html, render_markdown, render_xlsx, write_report
 from tests.conftest import REPO
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture
-def sample_warehouse(engine, sample_in_landing):
-    summary = ingest_paths(sample_in_landing, engine)
-    assert summary.counts == {"loaded": 3, "rejected": 0, "duplicate": 0}
-    return engine
 
 
 # --------------------------------------------------------------------------- HTML
@@ -203,14 +194,10 @@ def test_a_year_without_figures_still_renders(sample_warehouse, tmp_path):
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    """Debian's chromium; installed here when missing and we may (root). Never a skip: CI
-    (.ci/run) installs it too, and a missing browser fails this test."""
-    if not CHROMIUM.exists() and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=900)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=1800)
+    """Debian's chromium, which `make test` installs when missing (scripts/ensure-chromium.sh).
+    Never a skip: a missing browser fails this test."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
+        pytest.fail(f"{CHROMIUM} not found: run scripts/ensure-chromium.sh (or apt-get install -y chromium)")
     return CHROMIUM
 
 
