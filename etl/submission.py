@@ -362,27 +362,36 @@ class _Distinct:
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame
         self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._column_codes: dict[str, tuple[np.ndarray, int]] = {}
 
     def column(self, name: str) -> pd.Series:
         if name in self.frame:
             return self.frame[name]
         return pd.Series([""] * len(self.frame), dtype=object, index=self.frame.index)
 
+    def _codes(self, name: str) -> tuple[np.ndarray, int]:
+        """Per row, the number of its value in order of first appearance (each missing cell
+        numbered on its own: factorize would fold NA, None and NaN together); and how many."""
+        if name not in self._column_codes:
+            codes, uniques = pd.factorize(self.column(name))
+            codes = codes.astype(np.int64, copy=False)
+            missing = codes < 0
+            if missing.any():
+                codes[missing] = len(uniques) + np.arange(int(missing.sum()))
+                codes = pd.factorize(codes)[0]  # back in order of first appearance
+            self._column_codes[name] = (codes, len(uniques) + int(missing.sum()))
+        return self._column_codes[name]
+
     def _group(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Per row, the number of its combination; per combination, the first row holding it."""
         if names not in self._groups:
             combined = None
             for name in names:
-                codes, uniques = pd.factorize(self.column(name))
-                codes = codes.astype(np.int64, copy=False)
-                missing = codes < 0
-                if missing.any():  # NA, None and NaN: each such row stands alone (factorize folds them)
-                    codes[missing] = len(uniques) + np.arange(int(missing.sum()))
-                    codes = pd.factorize(codes)[0]  # back in order of first appearance
+                codes, count = self._codes(name)
                 if combined is None:
                     combined = codes
                 else:  # numbered again in order of first appearance
-                    combined = pd.factorize(combined * (len(uniques) + int(missing.sum())) + codes)[0]
+                    combined = pd.factorize(combined * count + codes)[0]
             assert combined is not None
             # Numbers in order of first appearance: the running maximum steps up exactly at
             # each combination's first row.
@@ -410,10 +419,21 @@ class _Distinct:
             return func(*(self.column(n) for n in names))
         result = func(*(self.column(n).iloc[first].reset_index(drop=True) for n in names))
         if isinstance(result, pd.Series):
-            spread = result.iloc[codes]
-            spread.index = self.frame.index
-            return spread
+            return _spread(result, codes, self.frame.index)
         return np.asarray(result)[codes]
+
+
+def _spread(result: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``result.iloc[codes]`` with ``index``. Text comes back as a categorical of the
+    distinct results: a million-row column of a few dozen codes or units then costs one
+    int per row, and every later step (GX's row conditions, Arrow conversion) moves ints,
+    not strings. Its values and missing cells are those of the plain spread."""
+    if pd.api.types.is_string_dtype(result) and not isinstance(result.dtype, pd.CategoricalDtype):
+        result_codes, categories = pd.factorize(result)  # missing results: code -1, a missing cell
+        return pd.Series(pd.Categorical.from_codes(result_codes[codes], categories=categories), index=index)
+    spread = result.iloc[codes]
+    spread.index = index
+    return spread
 
 
 def _cells_as_text(cells: pd.Series, spreadsheet: bool) -> pd.Series:
@@ -526,23 +546,22 @@ def _normalise_plan(cells: _Distinct, text, frame: pd.DataFrame, reference: Refe
     frame["region_in_force"] = _region_in_force(frame, reference)
 
 
-def _region_in_force(frame: pd.DataFrame, reference: Reference) -> pd.Series:
+def _region_in_force(frame: pd.DataFrame, reference: Reference) -> np.ndarray:
     """True where the region code names a unit in force in the row's month."""
-    pairs = frame[["region_code", "period_start"]].dropna().drop_duplicates()
-    merged = pairs.merge(reference.regions, on="region_code")
-    valid_to = merged["valid_to"].map(lambda d: d or dt.date.max)
-    ok = merged[(merged["valid_from"] <= merged["period_start"]) & (merged["period_start"] <= valid_to)]
-    good = set(zip(ok["region_code"], ok["period_start"]))
-    known = set(reference.regions["region_code"])
+    regions = reference.regions
+    starts = pd.to_datetime(pd.Series(frame["period_start"], index=frame.index), errors="coerce")
+    rows = pd.DataFrame({"row": np.arange(len(frame)), "region_code": np.asarray(frame["region_code"], dtype=object),
+                         "start": starts.to_numpy()})
+    spans = pd.DataFrame({"region_code": regions["region_code"].astype(object),
+                          "valid_from": pd.to_datetime(regions["valid_from"]),
+                          "valid_to": pd.to_datetime(regions["valid_to"].map(lambda d: d or dt.date(2262, 1, 1)))})
+    merged = rows.merge(spans, on="region_code")
+    in_force = merged.loc[(merged["valid_from"] <= merged["start"]) & (merged["start"] <= merged["valid_to"]), "row"]
+    ok = np.zeros(len(frame), dtype=bool)
+    ok[in_force.to_numpy()] = True
     # Unknown codes and unreadable periods are reported by their own checks, not this one.
-    return pd.Series(
-        [
-            (code, start) in good or code not in known or start is None or pd.isna(start)
-            for code, start in zip(frame["region_code"], frame["period_start"])
-        ],
-        index=frame.index,
-        dtype=bool,
-    )
+    ok |= ~rows["region_code"].isin(set(regions["region_code"])).to_numpy() | starts.isna().to_numpy()
+    return ok
 
 
 def _conversion_factors(frame: pd.DataFrame, reference: Reference) -> np.ndarray:
