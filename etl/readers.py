@@ -244,14 +244,33 @@ def _sniff_delimiter(header_line: str) -> str:
     return best
 
 
+def _is_plain_utf8(data: bytes) -> bool:
+    """Whether ``data`` is UTF-8 (a UTF-8 byte-order mark allowed) without NUL bytes: exactly
+    the files :func:`_decode` returns unchanged as UTF-8 with no note (other marks are not
+    UTF-8, and a declared encoding only counts for files that are not). Checked by Arrow's
+    validator, without making a Python string of the whole file."""
+    if b"\x00" in data:
+        return False
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    try:
+        pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data)).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
     data = path.read_bytes()
+    if _is_plain_utf8(data):  # the usual file: no decoding into Python text at all
+        raw = _read_csv_fast(data)
+        if raw is not None:
+            return _unnamed_columns(raw, lambda i: f"column {i + 1}")
     text, is_utf8, note = _decode(data, encoding)
     if not text or text.isspace():  # i.e. not text.strip(), without copying the file
         raise FileReadError("the file is empty")
     if not is_utf8:  # the fast reader reads UTF-8 bytes
         data = text.encode("utf-8")
-    raw = _read_csv_fast(data, text) or _read_csv_lines(text)
+    raw = _read_csv_fast(data) or _read_csv_lines(text)
     raw.encoding_note = note
     return _unnamed_columns(raw, lambda i: f"column {i + 1}")
 
@@ -273,12 +292,13 @@ def _parse_body(body, header: list[str], delimiter: str) -> pa.Table:
     )
 
 
-def _read_csv_fast(data: bytes, text: str) -> RawTable | None:
+def _read_csv_fast(data: bytes) -> RawTable | None:
     """The common case without splitting the file into Python strings: lines end in "\n" or
     "\r\n", there are no blank lines between the header and the last row, and Arrow reads
     the rest as it stands. Returns None for anything else; :func:`_read_csv_lines` then reads
     the file (and reports its problems) line by line, with the same result."""
-    if any(b in data for b in _OTHER_LINE_BREAKS) or data.count(b"\r") != data.count(b"\r\n"):
+    carriage_returns = data.count(b"\r")
+    if any(b in data for b in _OTHER_LINE_BREAKS) or (carriage_returns and carriage_returns != data.count(b"\r\n")):
         return None
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # the BOM utf-8-sig dropped
     directives: dict[str, str] = {}

@@ -135,8 +135,14 @@ def _array_readings(strings: pa.Array | pa.ChunkedArray, conventions: tuple[Conv
     """Readings under ``conventions`` only (parsing with a known convention needs one)."""
     text = pc.utf8_trim_whitespace(strings.cast(pa.string()))
     present = pc.fill_null(pc.greater(pc.utf8_length(text), 0), False)
-    signed = pc.replace_substring_regex(text, pattern="^[\u2212\u2013]", replacement="-")
-    unspaced = pc.replace_substring_regex(signed, pattern="[ \u00a0\u202f]", replacement="")
+    # Unicode signs and spaces (rare) are rewritten only if some cell has one: the regular
+    # expressions cost more than the rest of the reading.
+    unspaced = text
+    if not pc.all(pc.string_is_ascii(text)).as_py():
+        unspaced = pc.replace_substring_regex(unspaced, pattern="^[\u2212\u2013]", replacement="-")
+        unspaced = pc.replace_substring_regex(unspaced, pattern="[\u00a0\u202f]", replacement="")
+    if pc.any(pc.match_substring(unspaced, " ")).as_py():
+        unspaced = pc.replace_substring(unspaced, pattern=" ", replacement="")
     valid: dict[Convention, np.ndarray] = {}
     value: dict[Convention, np.ndarray] = {}
     for c in conventions:
