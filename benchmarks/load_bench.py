@@ -386,7 +386,8 @@ def staged_rows(prepared) -> pa.Table:
 
     frame = prepared.frame.copy()
     frame["batch_key"] = 1
-    return arrow_table(frame, _STAGING["monthly"][1])
+    schema = _STAGING["monthly"][1]
+    return arrow_table(frame, schema).cast(schema)  # plain strings: the baselines get no dictionaries
 
 
 def loader_frame(prepared) -> pd.DataFrame:

@@ -208,10 +208,24 @@ def _csv_chunks(data: pa.Table) -> Iterator[memoryview]:
 
 
 def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """``frame``'s columns named in ``schema``, converted to exactly those types."""
-    # from_pandas: NaN, None and pd.NA all become nulls, nullable integer columns included
-    arrays = [pa.array(frame[field.name], type=field.type, from_pandas=True) for field in schema]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    """``frame``'s columns named in ``schema``, converted to those types.
+
+    A text column that ``frame`` holds as a categorical stays dictionary-encoded (its
+    values of the schema's type): converting a million-row categorical to plain strings
+    costs more than the COPY it feeds, and both loaders take dictionaries as they are
+    (DuckDB natively, Arrow's CSV writer for PostgreSQL's COPY)."""
+    arrays, fields = [], []
+    for field in schema:
+        column = frame[field.name]
+        if isinstance(column.dtype, pd.CategoricalDtype) and pa.types.is_string(field.type):
+            array = pa.array(column, from_pandas=True)
+            array = array.cast(pa.dictionary(array.type.index_type, field.type))
+            field = field.with_type(array.type)
+        else:  # from_pandas: NaN, None and pd.NA all become nulls, nullable integer columns included
+            array = pa.array(column, type=field.type, from_pandas=True)
+        arrays.append(array)
+        fields.append(field)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema.metadata))
 
 
 # --------------------------------------------------------------------------- reference dimensions
