@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from etl.pipeline import ingest_file, ingest_paths, run_landing
 from etl.queries import annual_rollup, plan_gap
-from etl.warehouse import WAREHOUSE_TABLES, rebuild_rollups, table_contents
+from etl.warehouse import WAREHOUSE_TABLES, prepare_warehouse, rebuild_rollups, table_contents
 from tests.conftest import SAMPLE_DIR, write_csv
 
 HEADER = "region_code;indicator_code;period;value;unit;status\n"
@@ -217,3 +217,22 @@ def test_a_constraint_violation_in_the_last_rows_rolls_the_whole_batch_back(engi
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE dw.fct_monthly_figure_version DROP CONSTRAINT no_december_2022")
     assert ingest_file(bd, engine, move=True).status == "loaded"         # the retry succeeds
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_postgresql_keeps_per_batch_staging_unlogged_and_the_warehouse_logged(engine, sample_in_landing):
+    """Staging rows never outlive their batch's transaction, so they skip the WAL; every
+    table that keeps data across commits stays crash-safe. Loading still works and leaves
+    staging empty."""
+    prepare_warehouse(engine)
+    with engine.connect() as conn:
+        persistence = dict(conn.execute(sa.text(
+            "SELECT n.nspname || '.' || c.relname, c.relpersistence FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname IN ('staging', 'dw')")).fetchall())
+    per_batch = {"staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key"}
+    assert {t for t, p in persistence.items() if p == "u"} == per_batch
+    assert all(persistence[t] == "p" for t in persistence if t.startswith("dw."))
+    assert ingest_paths(sample_in_landing, engine).counts["loaded"] == 3
+    with engine.connect() as conn:
+        assert [conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in sorted(per_batch)] == [0, 0, 0]

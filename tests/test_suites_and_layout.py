@@ -62,7 +62,10 @@ _CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE|
                      re.IGNORECASE)
 
 
-OBJECT_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name != "90_access"]
+#: folders whose files set a storage property of a table created elsewhere, not an object
+SETTING_FOLDERS = ("45_staging_unlogged",)
+OBJECT_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name not in ("90_access", *SETTING_FOLDERS)]
+SETTING_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name in SETTING_FOLDERS]
 ACCESS_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name == "90_access"]
 
 
@@ -78,6 +81,25 @@ def test_each_sql_file_creates_one_object_named_like_the_file_and_states_its_gra
     assert code.count(";") == 0, "one statement, no terminator (run as is by both dialects)"
     if kind.upper() in ("TABLE", "VIEW"):
         assert "Grain:" in text, f"{path.name} must state its grain"
+
+
+_SET_UNLOGGED = re.compile(r"ALTER\s+TABLE\s+([\w.]+)\s+SET\s+UNLOGGED", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", SETTING_FILES, ids=lambda p: p.name)
+def test_storage_setting_files_alter_one_staging_table_named_like_the_file(path):
+    text = path.read_text(encoding="utf-8")
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines()).strip()
+    assert path.name.endswith(".postgresql.sql"), "UNLOGGED is PostgreSQL's"
+    table = path.name.removesuffix(".postgresql.sql").removesuffix("_unlogged")
+    assert _SET_UNLOGGED.fullmatch(code) and _SET_UNLOGGED.fullmatch(code).group(1) == table, (path.name, code)
+    assert table.startswith("staging."), "only tables emptied in the batch's own transaction"
+    assert "Why:" in text and "Grain:" in text
+
+
+def test_every_per_batch_staging_table_is_unlogged_on_postgresql():
+    unlogged = {p.name.removesuffix("_unlogged.postgresql.sql") for p in SETTING_FILES}
+    assert unlogged == {"staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key"}
 
 
 @pytest.mark.parametrize("path", ACCESS_FILES, ids=lambda p: p.name)
