@@ -11,7 +11,8 @@ Every night at 02:00 (Asia/Ho_Chi_Minh) this DAG
    rollups, year-to-date and plan-gap facts are recomputed; the file is archived;
 4. **summarize_run** — counts loaded, rejected and already-seen files;
 5. **alert_stewards** — e-mails / posts (per `STATWH_ALERT_*`) the rejected files and
-   warnings, once per open problem; a failed task alerts too (`TaskFailureAlert`).
+   warnings, once per open problem, even when another file's ingest failed; a failed task
+   alerts too (`TaskFailureAlert`), and that alert stays open until a run completes.
 
 Re-running is safe: a file whose checksum is known is not loaded twice.
 Logic lives in `etl.orchestration`; this file only wires it.
@@ -66,17 +67,22 @@ def statwh_nightly():
         # Index instead of iterating: iterating a lazy XCom sequence probes past its end.
         return summarize([results[i] for i in range(len(results))])
 
-    @task(trigger_rule="none_failed")
-    def alert_stewards(results: list[dict]) -> dict:
+    # all_done: a file whose ingest failed must not keep the stewards from hearing about the
+    # files that were rejected in the same run. Only the finished files' results arrive; the
+    # run itself still ends failed (summarize_run is upstream_failed) and the failed task has
+    # alerted on its own.
+    @task(trigger_rule="all_done")
+    def alert_stewards(results: list[dict], files: list[str]) -> dict:
         from etl.orchestration import send_run_alerts
 
-        return send_run_alerts([results[i] for i in range(len(results))], get_current_context()["run_id"])
+        return send_run_alerts([results[i] for i in range(len(results))], get_current_context()["run_id"],
+                               files_listed=len(files))
 
     files = list_new_files()
     prepare_warehouse() >> files
     results = ingest_file.expand(path=files)
     summarize_run(results)
-    alert_stewards(results)
+    alert_stewards(results, files)
 
 
 statwh_nightly()

@@ -53,18 +53,30 @@ def summarize(results: list[dict]) -> dict:
     return {**summary.counts, "rows_new_version": summary.rows_new_version}
 
 
-def send_run_alerts(results: list[dict], run_id: str) -> dict:
+def send_run_alerts(results: list[dict], run_id: str, files_listed: int | None = None) -> dict:
     """Alert stewards about this run's rejected files and warnings (deduplicated), and
-    resolve earlier alerts the run cleared (a file loaded under a rejected name, and
-    failures of this DAG's tasks, since the run got this far)."""
+    resolve earlier alerts the run cleared: a file loaded under a rejected name, and
+    failures of this DAG's tasks, since the run got this far.
+
+    ``files_listed``: how many files the run set out to ingest. Fewer ``results`` means
+    some file's ingest failed in this run: the alerts of the others still go out, but the
+    failure alerts of the ingest and summary tasks stay open (this run did not clear them).
+    """
     from etl.alerts import alerts_from_results, dispatch, resolve
 
     engine = make_engine(load_settings().warehouse_url)
     alerts, cleared = alerts_from_results(results, run_id)
     report = dispatch(alerts, engine)
-    tasks = ("prepare_warehouse", "list_new_files", "ingest_file", "summarize_run")
+    failed = 0 if files_listed is None else files_listed - len(results)
+    tasks = ["prepare_warehouse", "list_new_files", "alert_stewards"]  # this task: it got here
+    if failed:
+        log.warning("%d of %d files failed to ingest in this run; their task failure alert stays open",
+                    failed, files_listed)
+    else:
+        tasks += ["ingest_file", "summarize_run"]
     resolved = resolve(engine, cleared + [f"task:statwh_nightly:{t}" for t in tasks])
-    return {"sent": len(report.sent), "suppressed": len(report.suppressed), "resolved": len(resolved)}
+    return {"sent": len(report.sent), "suppressed": len(report.suppressed), "resolved": len(resolved),
+            "files_failed": failed}
 
 
 def assess_reporting_as_of(as_of_iso: str) -> dict:

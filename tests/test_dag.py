@@ -115,3 +115,55 @@ def test_a_nightly_run_with_a_bad_file_alerts_once(dagbag, warehouse_url, statwh
     (statwh_home / "landing" / "74_2021-12.csv").write_text(bad, encoding="utf-8")
     assert dag.test().state == DagRunState.SUCCESS
     assert len(inbox.messages) == 1 and len(posts) == 1
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_a_failed_ingest_does_not_silence_the_files_rejected_in_the_same_run(
+        dagbag, warehouse_url, engine, statwh_home, sample_in_landing, alert_env, monkeypatch):
+    """One file's load fails inside PostgreSQL (a trigger refuses its figure: a real error
+    from the server, like a disk or constraint failure). The run ends failed, the stewards
+    still get the rejected file of the same run and the task failure, and the failure alert
+    stays open until a later run gets every file through."""
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    inbox, _ = alert_env
+    landing = statwh_home / "landing"
+    (landing / "74_2021-12.csv").write_text(
+        "region_code;indicator_code;period;value;unit;status\n74;RETAIL;2021-12;hai mươi;tỷ đồng;official\n",
+        encoding="utf-8")
+    (landing / "01_2022-01.csv").write_text(
+        "region_code;indicator_code;period;value;unit;status;note\n"
+        "01;RETAIL;2022-01;31.250,5;tỷ đồng;official;inject failure\n", encoding="utf-8")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION dw.refuse_injected() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.note = 'inject failure' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$")
+        conn.exec_driver_sql("CREATE TRIGGER refuse_injected BEFORE INSERT ON dw.fct_monthly_figure_version "
+                             "FOR EACH ROW EXECUTE FUNCTION dw.refuse_injected()")
+    dag = dagbag.get_dag("statwh_nightly")
+    monkeypatch.setattr(dag.get_task("ingest_file"), "retries", 0)  # no 5-minute retry waits in a test
+
+    run = dag.test()
+    assert run.state == DagRunState.FAILED
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert sorted(s for (task, _), s in states.items() if task == "ingest_file") == \
+        sorted([TaskInstanceState.FAILED] + [TaskInstanceState.SUCCESS] * 4)
+    assert states[("alert_stewards", -1)] == TaskInstanceState.SUCCESS
+    subjects = sorted(m["Subject"] for m in inbox.messages)
+    assert subjects == ["[statwh][error] Pipeline task failed: statwh_nightly.ingest_file",
+                        "[statwh][error] Rejected: 74_2021-12.csv (1 problems)"]
+    assert (landing / "01_2022-01.csv").exists()     # not loaded: waits for the next run
+
+    def open_alerts() -> list[str]:
+        with engine.connect() as conn:
+            return sorted(conn.execute(sa.text(
+                "SELECT fingerprint FROM dw.audit_alert WHERE resolved_at IS NULL")).scalars())
+
+    assert open_alerts() == ["submission:74_2021-12.csv", "task:statwh_nightly:ingest_file"]
+
+    with engine.begin() as conn:                     # the cause is fixed: the next night gets through
+        conn.exec_driver_sql("DROP TRIGGER refuse_injected ON dw.fct_monthly_figure_version")
+    assert dag.test().state == DagRunState.SUCCESS
+    assert not (landing / "01_2022-01.csv").exists()
+    assert open_alerts() == ["submission:74_2021-12.csv"]
+    assert len(inbox.messages) == 2
