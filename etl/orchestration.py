@@ -99,5 +99,7 @@ def send_reporting_alerts(as_of_iso: str) -> dict:
     engine = make_engine(load_settings().warehouse_url)
     alerts, cleared = reporting_alerts(engine, as_of_instant(as_of_iso))
     report = dispatch(alerts, engine)
-    resolved = resolve(engine, cleared)
+    # Every task of the run has now succeeded, this one included: their failure alerts are over.
+    tasks = ("prepare_warehouse", "assess_reporting", "alert_missing_and_late")
+    resolved = resolve(engine, cleared + [f"task:statwh_completeness:{t}" for t in tasks])
     return {"sent": len(report.sent), "suppressed": len(report.suppressed), "resolved": len(resolved)}

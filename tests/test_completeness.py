@@ -107,3 +107,38 @@ def test_an_obligation_without_a_last_period_is_still_in_force(tmp_path):
     assert obligations_in_force("79", "2030-01", path)["indicator_code"].tolist() == ["RETAIL"]
     assert obligations_in_force("79", "2026-06", path)["indicator_code"].tolist() == ["RETAIL", "EXPORT"]
     assert obligations_in_force("79", "2025-06", path).empty
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_a_failed_assessment_alerts_and_the_next_good_run_resolves_it(dagbag, reporting_history, warehouse_url,
+                                                                       alert_env, monkeypatch):
+    """The assessment fails inside PostgreSQL (a trigger refuses the write): the task failure
+    reaches the stewards; once the cause is gone, the next day's run closes that alert."""
+    import pendulum
+    from airflow.utils.state import DagRunState
+
+    inbox, _ = alert_env
+    with reporting_history.begin() as conn:
+        conn.exec_driver_sql("CREATE FUNCTION dw.refuse_all() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                             "RAISE EXCEPTION 'injected failure'; END $$")
+        conn.exec_driver_sql("CREATE TRIGGER refuse_all BEFORE INSERT ON dw.fct_reporting_status "
+                             "FOR EACH ROW EXECUTE FUNCTION dw.refuse_all()")
+    dag = dagbag.get_dag("statwh_completeness")
+    monkeypatch.setattr(dag.get_task("assess_reporting"), "retries", 0)
+    tz = "Asia/Ho_Chi_Minh"
+
+    def open_task_alerts() -> list[str]:
+        with reporting_history.connect() as conn:
+            return conn.execute(sa.text("SELECT fingerprint FROM dw.audit_alert WHERE resolved_at IS NULL "
+                                        "AND fingerprint LIKE 'task:%' ORDER BY 1")).scalars().all()
+
+    assert dag.test(logical_date=pendulum.datetime(2026, 3, 1, 7, tz=tz)).state == DagRunState.FAILED
+    # (a subject this long is folded before its first word; Python's parser keeps that space)
+    assert "[statwh][error] Pipeline task failed: statwh_completeness.assess_reporting" in \
+        [m["Subject"].strip() for m in inbox.messages]
+    assert open_task_alerts() == ["task:statwh_completeness:assess_reporting"]
+    with reporting_history.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse_all ON dw.fct_reporting_status")
+    assert dag.test(logical_date=pendulum.datetime(2026, 3, 2, 7, tz=tz)).state == DagRunState.SUCCESS
+    assert open_task_alerts() == []
