@@ -33,7 +33,19 @@ from etl.warehouse import bulk_read
 SEVERITY = {"warning": "warning", "critical": "error", "info": "info"}
 #: the suite name the checks' outcomes are recorded under (dw.audit_check_result)
 SUITE = "statistical_checks"
-CHECK_TYPES = {"outlier_yoy", "outlier_mom", "unit_slip", "difference", "ratio"}
+_COMMON = {"rule", "type", "severity", "message"}
+_OUTLIER = {"threshold_robust_z", "min_history", "history_years", "min_scale"}
+#: per check type: (parameters it needs, parameters it may have besides)
+CHECK_PARAMETERS: dict[str, tuple[set[str], set[str]]] = {
+    "outlier_yoy": (_COMMON | _OUTLIER, {"exclude_indicators"}),
+    "outlier_mom": (_COMMON | _OUTLIER, {"exclude_indicators"}),
+    "unit_slip": (_COMMON | {"min_history", "history_months", "low_ratio", "high_ratio"}, {"exclude_indicators"}),
+    "difference": (_COMMON | {"result", "minuend", "subtrahend"}, set()),
+    "ratio": (_COMMON | {"result", "numerator", "denominator"}, {"scale"}),
+}
+CHECK_TYPES = set(CHECK_PARAMETERS)
+#: parameters that name indicators of the catalogue
+_INDICATOR_PARAMETERS = ("result", "minuend", "subtrahend", "numerator", "denominator")
 
 
 class QualityRejection(Exception):
@@ -55,7 +67,25 @@ def load_checks(path: Path | None = None) -> list[dict]:
             raise ValueError(f"{path.name}: {check.get('rule')}: severity must be one of {sorted(SEVERITY)}")
         if not check.get("rule") or not check.get("message"):
             raise ValueError(f"{path.name}: every check needs a rule and a message")
+        _check_parameters(check, path.name)
     return checks
+
+
+def _check_parameters(check: dict, source: str) -> None:
+    """A misspelt parameter or indicator code would otherwise switch part of a check off
+    without a word (``exclude_indicator`` ignored, ``FAIRSS`` excluding nothing)."""
+    from etl.reference import load_reference
+
+    needed, optional = CHECK_PARAMETERS[check["type"]]
+    where = f"{source}: {check['rule']}"
+    if missing := needed - set(check):
+        raise ValueError(f"{where}: missing {sorted(missing)}")
+    if unknown := set(check) - needed - optional:
+        raise ValueError(f"{where}: unknown parameter(s) {sorted(unknown)}; a {check['type']} check takes "
+                         f"{sorted(needed | optional)}")
+    codes = list(check.get("exclude_indicators", [])) + [check[k] for k in _INDICATOR_PARAMETERS if k in check]
+    if unknown_codes := sorted(set(codes) - set(load_reference().indicators.index)):
+        raise ValueError(f"{where}: unknown indicator code(s) {unknown_codes}")
 
 
 def history_window_years(checks: list[dict] | None = None) -> int:

@@ -170,3 +170,19 @@ def test_bulk_read_keeps_codes_text_nulls_null_and_binds_parameters(engine):
 def test_the_shipped_configuration_is_valid():
     rules = {c["rule"]: c for c in load_checks(REPO / "expectations" / "statistical_checks.json")}
     assert {c["type"] for c in rules.values()} == {"outlier_yoy", "outlier_mom", "unit_slip", "difference"}
+
+
+@pytest.mark.parametrize("change, complaint", [
+    (lambda c: c[0].update(exclude_indicator=c[0].pop("exclude_indicators")), "unknown parameter(s) ['exclude_indicator']"),
+    (lambda c: c[0]["exclude_indicators"].append("FAIRSS"), "unknown indicator code(s) ['FAIRSS']"),
+    (lambda c: c[3].update(minuend="EXPORTS"), "unknown indicator code(s) ['EXPORTS']"),
+    (lambda c: c[2].pop("history_months"), "missing ['history_months']"),
+])
+def test_a_typo_in_the_checks_file_is_refused_not_silently_ignored(tmp_path, change, complaint):
+    definition = json.loads((REPO / "expectations" / "statistical_checks.json").read_text(encoding="utf-8"))
+    change(definition["checks"])
+    path = tmp_path / "statistical_checks.json"
+    path.write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValueError) as refused:
+        load_checks(path)
+    assert complaint in str(refused.value)
