@@ -554,7 +554,9 @@ def _region_in_force(frame: pd.DataFrame, reference: Reference) -> np.ndarray:
                          "start": starts.to_numpy()})
     spans = pd.DataFrame({"region_code": regions["region_code"].astype(object),
                           "valid_from": pd.to_datetime(regions["valid_from"]),
-                          "valid_to": pd.to_datetime(regions["valid_to"].map(lambda d: d or dt.date(2262, 1, 1)))})
+                          # pandas 3 reads dates at second resolution: date.max fits, as in the
+                          # row-by-row rule this replaced (open-ended = in force for any year)
+                          "valid_to": pd.to_datetime(regions["valid_to"].map(lambda d: d or dt.date.max))})
     merged = rows.merge(spans, on="region_code")
     in_force = merged.loc[(merged["valid_from"] <= merged["start"]) & (merged["start"] <= merged["valid_to"]), "row"]
     ok = np.zeros(len(frame), dtype=bool)
