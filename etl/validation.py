@@ -114,8 +114,6 @@ def run_suite(
     ``outcomes``, if given, receives one :class:`~etl.submission.CheckResult` per
     expectation, passed or failed (with GX's element and unexpected counts).
     """
-    from great_expectations.core import ExpectationSuite
-
     definition = load_suite_definition(name)
     if header_row is not None:
         data = pd.DataFrame({"column_name": list(frame.columns), "source_row": header_row})
@@ -123,19 +121,14 @@ def run_suite(
         data = frame
     _, batch_definition = _context()
     batch = batch_definition.get_batch(batch_parameters={"dataframe": _validated_view(data, definition)})
-    suite = ExpectationSuite(name=definition["name"], expectations=definition["expectations"])
-    result = batch.validate(
-        suite,
-        expectation_parameters=parameters,
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["source_row"]},
-    )
+    results = _validate(batch, definition, parameters)
     problems: list[Problem] = []
     if outcomes is not None:
-        outcomes += [_check_result(name, outcome) for outcome in result.results]
-    if all(outcome.success for outcome in result.results):
+        outcomes += [_check_result(name, outcome) for outcome in results]
+    if all(outcome.success for outcome in results):
         return problems
     values_by_row = data.set_index("source_row", drop=False) if "source_row" in data else None
-    for outcome in result.results:
+    for outcome in results:
         if outcome.success:
             continue
         config = outcome.expectation_config
@@ -147,6 +140,30 @@ def run_suite(
             )
         problems += _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row)
     return problems
+
+
+def _validate(batch, definition: dict[str, Any], parameters: dict[str, Any]) -> list:
+    """GX's outcome per expectation of the suite, in the suite's order.
+
+    Two passes: every expectation with GX's BASIC result format (success and counts, which
+    is all a passing rule needs), then only the failed ones again with COMPLETE, for the
+    rows to report. Most files pass, and COMPLETE costs about half as much again as
+    BASIC in GX's bookkeeping per expectation (0.35 s against 0.24 s per run on a
+    sample file), whatever the rows.
+    """
+    from great_expectations.core import ExpectationSuite
+
+    def run(expectations: list[dict], result_format: dict) -> dict[str, Any]:
+        suite = ExpectationSuite(name=definition["name"], expectations=expectations)
+        result = batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
+        return {outcome.expectation_config.meta["rule"]: outcome for outcome in result.results}
+
+    expectations = definition["expectations"]
+    by_rule = run(expectations, {"result_format": "BASIC"})
+    failed = [e for e in expectations if not by_rule[e["meta"]["rule"]].success]
+    if failed:
+        by_rule |= run(failed, {"result_format": "COMPLETE", "unexpected_index_column_names": ["source_row"]})
+    return [by_rule[e["meta"]["rule"]] for e in expectations]
 
 
 # --------------------------------------------------------------------------- what GX is given

@@ -138,3 +138,27 @@ def test_reference_data_covers_the_product_catalogue_and_both_maps():
     assert crosswalk["74"] == crosswalk["77"] == crosswalk["79"] == "79"
     assert crosswalk["83"] == crosswalk["84"] == crosswalk["86"] == "86"
     assert ref.canonical_unit("Tỷ Đồng") == "tỷ đồng" and ref.conversion_factor("tỷ USD", "EXPORT") == 1000
+
+
+def test_every_rule_of_the_suite_is_recorded_and_a_broken_one_names_its_rows(tmp_path):
+    """Passing rules get their counts from a light pass; only broken ones are run again for
+    their rows. Either way each expectation of the suite gives one outcome, in the suite's
+    order, and the broken rule names exactly its rows."""
+    from etl.submission import prepare_submission
+
+    path = tmp_path / "74_2021.csv"
+    path.write_text("region_code;indicator_code;period;value;unit;status\n"
+                    "74;RETAIL;2021-01;19.301,5;tỷ đồng;official\n"
+                    "74;RETAIL;2021-02;18.002,3;tỷ đồng;chính thức\n"
+                    "74;RETAIL;2021-03;17.500,0;tỷ đồng;provisional\n"
+                    "74;EXPORT;2021-03;2.500,0;triệu USD;maybe\n", encoding="utf-8")
+    prepared = prepare_submission(path)
+    suite = json.loads((REPO / "expectations" / "monthly.json").read_text(encoding="utf-8"))
+    monthly = [c for c in prepared.check_results if c.suite == "monthly"]
+    assert [c.rule for c in monthly] == [e["meta"]["rule"] for e in suite["expectations"]]
+    failed = {c.rule: (c.element_count, c.unexpected_count) for c in monthly if not c.success}
+    assert failed == {"status_known": (4, 2)}
+    assert all(c.element_count == 4 and c.unexpected_count == 0 for c in monthly
+               if c.success and c.rule in ("known_region_code", "known_indicator_code", "period_format"))
+    assert [(p.row, p.column, p.value, p.rule) for p in prepared.errors] == [
+        (4, "status", "provisional", "status_known"), (5, "status", "maybe", "status_known")]
