@@ -162,3 +162,18 @@ def test_every_rule_of_the_suite_is_recorded_and_a_broken_one_names_its_rows(tmp
                if c.success and c.rule in ("known_region_code", "known_indicator_code", "period_format"))
     assert [(p.row, p.column, p.value, p.rule) for p in prepared.errors] == [
         (4, "status", "provisional", "status_known"), (5, "status", "maybe", "status_known")]
+
+
+def test_a_region_code_is_in_force_only_in_its_own_months():
+    """Bình Dương (74) until the 2025 merger, Hồ Chí Minh City (79) open-ended for any year;
+    unknown codes and unreadable months are left to their own rules."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from etl.submission import _region_in_force
+
+    rows = pd.DataFrame({"region_code": ["79", "74", "74", "XX", "79", "79"],
+                         "period_start": [dt.date(9999, 1, 1), dt.date(2025, 7, 1), dt.date(2025, 6, 1),
+                                          dt.date(2021, 1, 1), None, dt.date(1500, 1, 1)]})
+    assert _region_in_force(rows, load_reference()).tolist() == [True, False, True, True, True, False]
