@@ -25,12 +25,13 @@ holds numbers as numbers, so ``--numbers`` does not change it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import decimal
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -161,13 +162,25 @@ def export_view(engine: Engine, view: str, path: Path, dictionary=None,
         schema = export_schema(view, columns, dictionary, exported_at, safe_url(engine))
         result = conn.execution_options(stream_results=True).execute(
             sa.text(f"SELECT {', '.join(n for n, _ in columns)} FROM {view}"))
-        tmp = path.with_name(path.name + ".tmp")
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with _written_whole(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for batch in _batches(result, schema):
                 writer.write_batch(batch)
                 rows += batch.num_rows
-    tmp.replace(path)
     return rows
+
+
+@contextlib.contextmanager
+def _written_whole(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` that replaces it only once writing succeeded: an
+    export that fails half-way leaves the previous file (or none), never a truncated one
+    that an analyst's spreadsheet would open without a word."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
 
 
 def export_csv(engine: Engine, view: str, path: Path, convention: str = "vi") -> int:
@@ -176,7 +189,8 @@ def export_csv(engine: Engine, view: str, path: Path, convention: str = "vi") ->
 
     delimiter, decimal_mark = (";", ",") if convention == "vi" else (",", ".")
     rows = 0
-    with engine.connect() as conn, path.open("w", encoding="utf-8-sig", newline="") as handle:
+    with engine.connect() as conn, _written_whole(path) as tmp, \
+            tmp.open("w", encoding="utf-8-sig", newline="") as handle:
         columns = view_columns(conn, view)
         writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
         writer.writerow([n for n, _ in columns])

@@ -116,3 +116,26 @@ def test_export_command(engine, sample_in_landing, tmp_path, capsys):
     assert len(captured.out.split()) == 5 and "[5/5] analytics.v_load_batch: 3 rows" in captured.err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         f"{v.split('.')[1]}.parquet" for v in EXPORT_VIEWS)
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_export_that_fails_half_way_leaves_the_previous_file(engine, tmp_path, fmt):
+    """The server fails on the 5,000th row of an exported view (division by zero, a real
+    error mid-stream): the analyst's previous file stays as it was, and no half-written
+    file is left beside it. (The view's definition is swapped for one that fails.)"""
+    from etl.export import export_csv, export_view
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP VIEW analytics.v_load_batch")
+        conn.exec_driver_sql("CREATE VIEW analytics.v_load_batch AS "
+                             "SELECT g AS n, 1 / (g - 5000) AS ratio FROM generate_series(1, 10000) AS g")
+    out = tmp_path / "out"
+    out.mkdir()
+    path = out / f"v_load_batch.{fmt}"
+    path.write_text("previous export\n", encoding="utf-8")
+    export = export_csv if fmt == "csv" else export_view
+    with pytest.raises(sa.exc.DBAPIError, match="division by zero"):
+        export(engine, "analytics.v_load_batch", path)
+    assert path.read_text(encoding="utf-8") == "previous export\n"
+    assert [p.name for p in out.iterdir()] == [path.name]
