@@ -111,6 +111,15 @@ def cmd_batches(args) -> int:
     return 0
 
 
+def _year_month(text: str) -> str:
+    """An argument written YYYY-MM with a real month; refused before any work is done."""
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r}: write the month as YYYY-MM, e.g. 2021-12")
+    return text.strip()
+
+
 def cmd_completeness(args) -> int:
     from etl.completeness import assess_reporting, completeness_summary
     from etl.queries import as_of_instant, format_number, render
@@ -211,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     batches.set_defaults(func=cmd_batches)
 
     completeness = sub.add_parser("completeness", help="reports expected, received, on time, late, missing")
-    completeness.add_argument("--month", help="YYYY-MM (default: the last 13 months)")
+    completeness.add_argument("--month", type=_year_month, help="YYYY-MM (default: the last 13 months)")
     completeness.add_argument("--as-of", help="assess as of this date or date-time (default: now)")
     completeness.add_argument("--format", choices=("table", "csv", "json"), default="table")
     completeness.set_defaults(func=cmd_completeness)

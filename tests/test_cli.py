@@ -82,3 +82,16 @@ def test_run_takes_the_landing_folder(statwh_home):
     assert "[3/3]" in done.stderr and "3 loaded" in done.stdout
     batches = statwh("batches", "--format", "json", env_home=statwh_home)
     assert [b["status"] for b in json.loads(batches.stdout)] == ["loaded"] * 3
+
+
+def test_a_month_not_written_yyyy_mm_is_refused_before_any_work(statwh_home, capsys):
+    """``--month 2021-13`` used to assess reporting (writing to the warehouse) and then show
+    an empty table; now the command stops at the argument and touches nothing."""
+    from etl.cli import main
+
+    for month in ("2021-13", "12/2021", "2021-1"):
+        with pytest.raises(SystemExit) as stopped:
+            main(["completeness", "--month", month])
+        assert stopped.value.code == 2
+        assert "write the month as YYYY-MM" in capsys.readouterr().err
+    assert not list(statwh_home.glob("*.duckdb"))
