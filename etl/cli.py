@@ -113,10 +113,12 @@ def cmd_batches(args) -> int:
 
 def _year_month(text: str) -> str:
     """An argument written YYYY-MM with a real month; refused before any work is done."""
-    import re
+    from etl.completeness import year_month
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text.strip()):
-        raise argparse.ArgumentTypeError(f"{text!r}: write the month as YYYY-MM, e.g. 2021-12")
+    try:
+        year_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text.strip()
 
 

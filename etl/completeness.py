@@ -10,6 +10,7 @@ reports into error alerts and late ones into warnings, one per department and mo
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +71,16 @@ def load_obligations(path: Path | None = None) -> pd.DataFrame:
     frame["last_month_key"] = frame["last_period"].replace("", "9999-12").str.replace("-", "").astype(int)
     frame["deadline_day"] = frame["deadline_day"].astype(int)
     return frame
+
+
+def year_month(text: str) -> tuple[int, int]:
+    """(year, month) of a month written ``YYYY-MM`` ('2021-12'), as the CLI's ``--month``
+    options and the obligations take it; anything else (``2021-13``, ``12/2021``) is a
+    ValueError that says how to write it."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})", (text or "").strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        raise ValueError(f"{text!r}: write the month as YYYY-MM, e.g. 2021-12")
+    return int(m[1]), int(m[2])
 
 
 def obligations_in_force(region_code: str, period: str, path: Path | None = None) -> pd.DataFrame:

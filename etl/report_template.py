@@ -15,10 +15,9 @@ leave rows empty (not reported), or delete columns they do not fill.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
-from etl.completeness import obligations_in_force
+from etl.completeness import obligations_in_force, year_month
 from etl.reference import Reference, load_reference
 
 HEADER_ROW = 13
@@ -41,17 +40,10 @@ NUMBER_COLUMNS = range(5, 12)  # 1-based: Cùng kỳ .. Lũy kế so cùng kỳ
 STATUS_COLUMN, FIRST_PCT_COLUMN = 12, 9
 
 
-def _period(month: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
-    if not m or not 1 <= int(m[2]) <= 12:
-        raise ValueError(f"--month must be YYYY-MM, e.g. 2021-12 (got {month!r})")
-    return int(m[1]), int(m[2])
-
-
 def template_rows(region_code: str, month: str, reference: Reference | None = None) -> tuple[dict, list[dict]]:
     """(the region as of that month, one row per indicator it reports) for a template."""
     reference = reference or load_reference()
-    year, mon = _period(month)
+    year, mon = year_month(month)
     start = dt.date(year, mon, 1)
     regions = reference.regions
     region = regions[(regions["region_code"] == region_code) & (regions["valid_from"] <= start)
@@ -82,7 +74,7 @@ def write_template(region_code: str, month: str, out: Path | None = None,
     from openpyxl.worksheet.datavalidation import DataValidation
 
     region, rows = template_rows(region_code, month, reference)
-    year, mon = _period(month)
+    year, mon = year_month(month)
     shown_month = f"{mon:02d}/{year}"
     out = Path(out) if out else Path(f"bao_cao_thang_{region_code}_{month}.xlsx")
 
