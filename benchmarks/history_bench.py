@@ -705,6 +705,7 @@ def nightly(wh: Warehouse, folder: Path, reference, indicators, last: int, first
                               reference, indicators)
             ingest(wh, revision, night + dt.timedelta(minutes=minutes), kind)
 
+
 class Scratch:
     """The scratch warehouses: DuckDB files, PostgreSQL databases (dropped at the end)."""
 

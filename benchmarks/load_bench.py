@@ -32,7 +32,8 @@ What it does, in one run (every baseline is measured in the same run, on the sam
 
    - ``bare COPY``: psycopg ``COPY ... FROM STDIN (FORMAT csv)`` of the rows, already
      rendered as CSV bytes (rendering not timed), into a plain table with the staging
-     table's columns and NOT NULLs, then commit. The floor: server-side COPY only.
+     table's columns, NOT NULLs and persistence (UNLOGGED when staging is, so the loader is
+     not credited with skipping the WAL), then commit. The floor: server-side COPY only.
    - ``DataFrame.to_sql``: pandas defaults (``method=None``, no ``chunksize``; it creates
      its table) through a SQLAlchemy psycopg engine.
    - ``loader -> staging``: ``arrow_table`` + ``etl.warehouse.bulk_insert`` into
@@ -561,6 +562,12 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE SCHEMA bench")
             conn.exec_driver_sql(staging_ddl("bench.bare_copy"))
+            # the same persistence as the loader's target: an unlogged staging table against a
+            # logged baseline would measure the WAL, not the loader
+            unlogged = conn.exec_driver_sql("SELECT relpersistence = 'u' FROM pg_class "
+                                            "WHERE oid = 'staging.stg_monthly_figure'::regclass").scalar_one()
+            if unlogged:
+                conn.exec_driver_sql("ALTER TABLE bench.bare_copy SET UNLOGGED")
         raw_url = sa.engine.make_url(url(f"{prefix}_bulk"))
         conninfo = psycopg.conninfo.make_conninfo(
             host=raw_url.host, port=raw_url.port or 5432, user=raw_url.username, password=raw_url.password,
