@@ -15,6 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 # Airflow reads its home at import time: give the test session its own, before anything imports it.
@@ -147,6 +148,24 @@ def sample_warehouse(engine, sample_in_landing):
     summary = ingest_paths(sample_in_landing, engine)
     assert summary.counts == {"loaded": 3, "rejected": 0, "duplicate": 0}
     return engine
+
+
+def refuse_inserts(engine, table: str, when: str = "true") -> Callable[[], None]:
+    """Make PostgreSQL itself refuse rows inserted into ``table`` for which the SQL condition
+    ``when`` (on ``NEW``) holds: a real server-side failure in the middle of a run, like a
+    full disk or a broken constraint. Returns what lifts it again (the cause fixed)."""
+    name = f"refuse_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE FUNCTION dw.{name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                             f"IF {when} THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$")
+        conn.exec_driver_sql(f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
+                             f"FOR EACH ROW EXECUTE FUNCTION dw.{name}()")
+
+    def lift() -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TRIGGER {name} ON {table}")
+
+    return lift
 
 
 def write_csv(folder: Path, name: str, text: str) -> Path:

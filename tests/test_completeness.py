@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from etl.alerts import dispatch, resolve
 from etl.completeness import assess_reporting, completeness_summary, obligations_in_force, reporting_alerts
 from etl.pipeline import ingest_file
-from tests.conftest import SAMPLE_DIR, write_csv
+from tests.conftest import SAMPLE_DIR, refuse_inserts, write_csv
 
 BD_SAMPLE = (SAMPLE_DIR / "74_binh_duong_2020-2022.csv").read_text(encoding="utf-8").splitlines()
 
@@ -119,11 +119,7 @@ def test_a_failed_assessment_alerts_and_the_next_good_run_resolves_it(dagbag, re
     from airflow.utils.state import DagRunState
 
     inbox, _ = alert_env
-    with reporting_history.begin() as conn:
-        conn.exec_driver_sql("CREATE FUNCTION dw.refuse_all() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                             "RAISE EXCEPTION 'injected failure'; END $$")
-        conn.exec_driver_sql("CREATE TRIGGER refuse_all BEFORE INSERT ON dw.fct_reporting_status "
-                             "FOR EACH ROW EXECUTE FUNCTION dw.refuse_all()")
+    lift = refuse_inserts(reporting_history, "dw.fct_reporting_status")
     dag = dagbag.get_dag("statwh_completeness")
     monkeypatch.setattr(dag.get_task("assess_reporting"), "retries", 0)
     tz = "Asia/Ho_Chi_Minh"
@@ -138,7 +134,6 @@ def test_a_failed_assessment_alerts_and_the_next_good_run_resolves_it(dagbag, re
     assert "[statwh][error] Pipeline task failed: statwh_completeness.assess_reporting" in \
         [m["Subject"].strip() for m in inbox.messages]
     assert open_task_alerts() == ["task:statwh_completeness:assess_reporting"]
-    with reporting_history.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER refuse_all ON dw.fct_reporting_status")
+    lift()
     assert dag.test(logical_date=pendulum.datetime(2026, 3, 2, 7, tz=tz)).state == DagRunState.SUCCESS
     assert open_task_alerts() == []

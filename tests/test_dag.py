@@ -9,7 +9,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import REPO, assert_sample_loaded_by
+from tests.conftest import REPO, assert_sample_loaded_by, refuse_inserts
 
 pytestmark = pytest.mark.airflow
 
@@ -134,12 +134,7 @@ def test_a_failed_ingest_does_not_silence_the_files_rejected_in_the_same_run(
     (landing / "01_2022-01.csv").write_text(
         "region_code;indicator_code;period;value;unit;status;note\n"
         "01;RETAIL;2022-01;31.250,5;tỷ đồng;official;inject failure\n", encoding="utf-8")
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE FUNCTION dw.refuse_injected() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.note = 'inject failure' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$")
-        conn.exec_driver_sql("CREATE TRIGGER refuse_injected BEFORE INSERT ON dw.fct_monthly_figure_version "
-                             "FOR EACH ROW EXECUTE FUNCTION dw.refuse_injected()")
+    lift = refuse_inserts(engine, "dw.fct_monthly_figure_version", when="NEW.note = 'inject failure'")
     dag = dagbag.get_dag("statwh_nightly")
     monkeypatch.setattr(dag.get_task("ingest_file"), "retries", 0)  # no 5-minute retry waits in a test
 
@@ -161,8 +156,7 @@ def test_a_failed_ingest_does_not_silence_the_files_rejected_in_the_same_run(
 
     assert open_alerts() == ["submission:74_2021-12.csv", "task:statwh_nightly:ingest_file"]
 
-    with engine.begin() as conn:                     # the cause is fixed: the next night gets through
-        conn.exec_driver_sql("DROP TRIGGER refuse_injected ON dw.fct_monthly_figure_version")
+    lift()                                           # the cause is fixed: the next night gets through
     assert dag.test().state == DagRunState.SUCCESS
     assert not (landing / "01_2022-01.csv").exists()
     assert open_alerts() == ["submission:74_2021-12.csv"]
