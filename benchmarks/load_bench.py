@@ -45,8 +45,13 @@ What it does, in one run (every baseline is measured in the same run, on the sam
      plan gap), audit row, commit, archive copy; with its SQL broken down per step.
    - ``whole ingest``: ``etl.pipeline.ingest_file`` of the CSV into an empty warehouse:
      checksum, read, parse Vietnamese numbers, normalise, Great Expectations validation of
-     the whole frame, load step. Broken down into read / parse numbers / normalise /
-     GX validate / load / other.
+     the whole frame (with the staging COPY running alongside it in a second thread), load
+     step. Broken down into read / parse numbers / normalise / GX validate / load / other.
+   - ``of which file -> staging``: inside that same ingest, the time until our loader has
+     the rows in staging: read, parse, validate and the COPY, i.e. the issue's "read, parse
+     Vietnamese numbers, validate, load" with "load" meaning the loader. What follows, in
+     the same transaction, is the batch's warehouse work (versions, checks against
+     history, rollups), which only the whole-ingest line counts.
 
 3. DuckDB (scratch files): ``bare Arrow insert`` (``register`` + ``INSERT ... SELECT`` into
    a plain table on a raw duckdb connection), the loader, the load step and the whole
@@ -55,8 +60,8 @@ What it does, in one run (every baseline is measured in the same run, on the sam
 How to read the output: for every line, seconds, rows/s and the ratio of its rows/s to
 the bare baseline of that backend (1.00 = as fast as a bare COPY / Arrow insert). The
 verdict lines compare with the issue's targets: the loader (staging bulk path; the full
-load step is also judged) at least 0.7x the bare baseline, the whole ingest at least
-0.4x. The breakdown lines say where the ingest's time goes. One-time costs are excluded:
+load step is also judged) at least 0.7x the bare baseline; the whole ingest, and file ->
+staging, each against 0.4x. The breakdown lines say where the ingest's time goes. One-time costs are excluded:
 importing Great Expectations (~5 s) and building its context are paid in a warm-up on a
 small file first. Times are wall-clock from a single run, except bare and loader lines,
 which are the best of ``--repeat`` runs (default 3). ``--gx-detail`` also validates the
@@ -290,6 +295,10 @@ WATCH = Stopwatch()
 _INSIDE = [0]  # > 0 while a wrapped step of the load runs: its SQL is counted with it
 
 
+#: perf_counter() when the staging bulk insert last returned: the end of "file -> staging"
+_STAGED_AT = [math.nan]
+
+
 def _wrap(module, name: str, label) -> None:
     original = getattr(module, name, None)
     if original is None:  # a step this version of the code does not have
@@ -304,8 +313,13 @@ def _wrap(module, name: str, label) -> None:
                 return original(*args, **kwargs)
         finally:
             _INSIDE[0] -= inner
+            if lab == _STAGING_INSERT:
+                _STAGED_AT[0] = time.perf_counter()
 
     setattr(module, name, wrapper)
+
+
+_STAGING_INSERT = "load: staging bulk_insert (in its own thread, alongside GX in an ingest)"
 
 
 def instrument() -> None:
@@ -321,7 +335,7 @@ def instrument() -> None:
     _wrap(validation, "run_suite", lambda name, *a, **k: f"GX validate ({name})")
     _wrap(pipeline, "_load", "load (whole step)")
     _wrap(pipeline, "arrow_table", "load: arrow_table")
-    _wrap(pipeline, "bulk_insert", lambda conn, table, data: "load: staging bulk_insert"
+    _wrap(pipeline, "bulk_insert", lambda conn, table, data: _STAGING_INSERT
           if table.startswith("staging.") else "load: audit bulk_insert")
     _wrap(pipeline, "refresh_rollups", "load: refresh rollups (all facts)")
     _wrap(pipeline, "large_revisions", "load: large-revision check")
@@ -441,29 +455,30 @@ def load_step(prepared, engine, settings) -> float:
     return seconds
 
 
-def whole_ingest(csv_path: Path, engine, settings) -> tuple[float, dict[str, float]]:
+def whole_ingest(csv_path: Path, engine, settings) -> tuple[float, float, dict[str, float]]:
+    """(seconds, seconds until the rows were in staging, time per part) of one ingest_file."""
     from etl.pipeline import ingest_file
 
     WATCH.reset()
     WATCH.active = True
+    _STAGED_AT[0] = math.nan
     start = time.perf_counter()
     result = ingest_file(csv_path, engine, settings, move=False, run_id="bench")
     seconds = time.perf_counter() - start
     WATCH.active = False
     if result.status != "loaded":
         raise SystemExit(f"the benchmark file was not loaded: {result.status} {result.problems[:5]}")
-    return seconds, dict(WATCH.seconds)
+    return seconds, _STAGED_AT[0] - start, dict(WATCH.seconds)
 
 
-def file_to_staging(ingest: Line, parts: dict[str, float]) -> Line:
-    """The part of the whole ingest before the warehouse's own work: reading, parsing and
-    validating the file and the staging COPY, timed inside the real ingest. Shown so the
-    issue's "parsing and validation must not dominate" can be read off; it is not the
-    whole ingest, whose verdict stays on the line above."""
-    s = defaultdict(float, parts)
-    warehouse_work = s["load (whole step)"] - s["load: staging bulk_insert"] - s["load: arrow_table"]
-    return Line("of which file -> staging (read, parse, validate, COPY)", ingest.rows,
-                ingest.seconds - warehouse_work, indent=1)
+def file_to_staging(rows: int, staged_after: float) -> Line:
+    """The part of the whole ingest up to the moment the rows are loaded into staging by
+    our loader: reading, parsing and validating the file and the staging COPY (which runs
+    alongside validation), timed inside the real ingest. This is the issue's list "read,
+    parse Vietnamese numbers, validate, load" when "load" is our loader; what follows in
+    the same transaction is the batch's warehouse work (versions, checks against history,
+    rollups), which the whole-ingest line includes."""
+    return Line("of which file -> staging (read, parse, validate, COPY)", rows, staged_after, indent=1)
 
 
 def breakdown_lines(total: float, parts: dict[str, float], rows: int) -> list[str]:
@@ -503,7 +518,7 @@ def print_section(title: str, lines: list[Line], baseline: Line, notes: list[str
         print(note)
 
 
-def verdict(backend: str, baseline: Line, loader: Line, step: Line, ingest: Line) -> str:
+def verdict(backend: str, baseline: Line, loader: Line, step: Line, ingest: Line, staged: Line) -> str:
     def judge(line: Line, target: float) -> str:
         if math.isnan(line.seconds):
             return f"did not finish (NOT MET, target {target}x)"
@@ -511,7 +526,8 @@ def verdict(backend: str, baseline: Line, loader: Line, step: Line, ingest: Line
         return f"{ratio:.2f}x ({'MET' if ratio >= target else 'NOT MET'}, target {target}x)"
 
     return (f"  VERDICT {backend}: loader->staging {judge(loader, LOADER_TARGET)}; "
-            f"load step {judge(step, LOADER_TARGET)}; whole ingest {judge(ingest, INGEST_TARGET)}")
+            f"load step {judge(step, LOADER_TARGET)}; whole ingest {judge(ingest, INGEST_TARGET)}; "
+            f"file->staging {judge(staged, INGEST_TARGET)}")
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -645,16 +661,16 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
         checkpoint(engine)
         progress("PostgreSQL: whole ingest (etl.pipeline.ingest_file)")
         try:
-            seconds, parts = whole_ingest(csv_path, engine, settings)
+            seconds, staged_after, parts = whole_ingest(csv_path, engine, settings)
         except sa.exc.DBAPIError as exc:
             if not timed_out(exc):
                 raise
             WATCH.active = False
-            seconds, parts = float("nan"), dict(WATCH.seconds)
+            seconds, staged_after, parts = float("nan"), float("nan"), dict(WATCH.seconds)
             progress(f"PostgreSQL: whole ingest hit the statement timeout ({args.statement_timeout} s)")
         ingest = Line("whole ingest: ingest_file (read, parse, validate, load)", rows, seconds)
         lines.append(ingest)
-        lines.append(file_to_staging(ingest, parts))
+        lines.append(file_to_staging(ingest.rows, staged_after))
         progress(f"PostgreSQL: whole ingest {seconds:.2f} s")
         engine.dispose()
     finally:
@@ -673,9 +689,10 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
     if to_sql:
         notes.append(f"    to_sql takes {to_sql.seconds / bare.seconds:.1f}x as long as bare COPY; "
                      f"our loader is {to_sql.seconds / loader_line.seconds:.1f}x faster than to_sql")
-    notes.append(verdict("PostgreSQL", bare, loader_line, step, ingest))
+    staged = lines[-1]
+    notes.append(verdict("PostgreSQL", bare, loader_line, step, ingest, staged))
     print_section(f"PostgreSQL ({rows:,} rows)", lines, bare, notes)
-    return [verdict("PostgreSQL", bare, loader_line, step, ingest)]
+    return [verdict("PostgreSQL", bare, loader_line, step, ingest, staged)]
 
 
 # --------------------------------------------------------------------------- DuckDB
@@ -747,10 +764,10 @@ def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> lis
     engine = make_engine(f"duckdb:///{fresh('ingest')}")
     hook_sql(engine)
     progress("DuckDB: whole ingest (etl.pipeline.ingest_file)")
-    seconds, parts = whole_ingest(csv_path, engine, settings)
+    seconds, staged_after, parts = whole_ingest(csv_path, engine, settings)
     ingest = Line("whole ingest: ingest_file (read, parse, validate, load)", rows, seconds)
     lines.append(ingest)
-    lines.append(file_to_staging(ingest, parts))
+    lines.append(file_to_staging(ingest.rows, staged_after))
     progress(f"DuckDB: whole ingest {seconds:.2f} s")
     engine.dispose()
 
@@ -760,9 +777,10 @@ def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> lis
         notes.append(f"      {label:<62} {sec:7.2f} s {100 * sec / step.seconds:5.1f}%")
     notes.append("    whole ingest, where the time goes:")
     notes += breakdown_lines(ingest.seconds, parts, rows)
-    notes.append(verdict("DuckDB", bare, loader_line, step, ingest))
+    staged = lines[-1]
+    notes.append(verdict("DuckDB", bare, loader_line, step, ingest, staged))
     print_section(f"DuckDB ({rows:,} rows)", lines, bare, notes)
-    return [verdict("DuckDB", bare, loader_line, step, ingest)]
+    return [verdict("DuckDB", bare, loader_line, step, ingest, staged)]
 
 
 # --------------------------------------------------------------------------- GX detail

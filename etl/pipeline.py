@@ -11,6 +11,11 @@
    changed figures appended as versions, and the rollups of the (region, indicator,
    year) keys it touched recomputed. Then the file is archived under its checksum.
 
+The batch's transaction opens, and its rows go to staging, while Great Expectations is
+still validating the normalised rows (:class:`_BatchTransaction`): the COPY runs in the
+database server and Arrow's writer, Great Expectations in Python, so the two overlap
+instead of adding up. A file the validation rejects has its transaction rolled back.
+
 The warehouse write comes before the file move, so a crash in between leaves a
 file whose checksum is known: the next run only finishes the move.
 """
@@ -22,6 +27,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -219,11 +225,70 @@ def ingest_file(
         return IngestResult(path.name, "duplicate", batch_key, problems=problems, kept_at=kept_at,
                             duplicate_of_status=status)
 
-    prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
-                                  encoding=encoding)
-    if not prepared.accepted:
-        return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
-    return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+    with _BatchTransaction(engine) as batch:
+        prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
+                                      encoding=encoding, sha256=sha256, while_validating=batch.stage)
+        if prepared.accepted:
+            return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at,
+                         batch=batch)
+    # rejected: the staging work begun during validation has been rolled back
+    return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+
+
+class _BatchTransaction:
+    """One batch's transaction, with its rows bulk-inserted into staging in a second thread.
+
+    :meth:`stage` opens the transaction, takes the batch key and starts the COPY (Arrow
+    insert on DuckDB); the calling thread goes on (with Great Expectations), and
+    :meth:`staged` waits for the rows. Leaving the ``with`` block rolls back whatever was
+    not committed, so a rejected file or any error leaves the warehouse as it was (a batch
+    key may be skipped: sequences are not transactional, and keys only need to grow).
+    The connection is only ever used by one thread at a time: the COPY's, then the caller's.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._transaction: sa.engine.Transaction | None = None
+        self._copy: Future[int] | None = None
+        self._copier: ThreadPoolExecutor | None = None
+        self.batch_key: int | None = None
+
+    def stage(self, prepared: PreparedSubmission) -> None:
+        assert prepared.frame is not None and prepared.kind is not None and self._conn is None
+        table, schema = _STAGING[prepared.kind]
+        self._conn = self.engine.connect()
+        self._transaction = self._conn.begin()
+        self.batch_key = next_batch_key(self._conn)
+        # assign: a shallow copy (copy-on-write), not a copy of a million rows
+        data = arrow_table(prepared.frame.assign(batch_key=self.batch_key), schema)
+        self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging-copy")
+        self._copy = self._copier.submit(bulk_insert, self._conn, table, data)
+
+    def staged(self, prepared: PreparedSubmission) -> tuple[Connection, int, int]:
+        """(connection in the open transaction, batch key, rows staged), once the rows are in."""
+        if self._conn is None:  # validation did not get as far as staging (not called back)
+            self.stage(prepared)
+        assert self._conn is not None and self._copy is not None and self.batch_key is not None
+        return self._conn, self.batch_key, self._copy.result()
+
+    def commit(self) -> None:
+        assert self._transaction is not None
+        self._transaction.commit()
+
+    def __enter__(self) -> _BatchTransaction:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if self._copy is not None:
+                self._copy.exception()  # wait for the COPY before rolling back under it
+        finally:
+            if self._copier is not None:
+                self._copier.shutdown()
+            if self._conn is not None:
+                self._conn.close()  # rolls back an uncommitted transaction
+            self._conn = self._transaction = self._copy = self._copier = None
 
 
 def _record_batch(conn: Connection, prepared: PreparedSubmission, batch_key: int, status: str,
@@ -316,56 +381,57 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
 
 
 def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
-          run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
-    """Load an accepted submission; a critical statistical finding turns it into a rejection."""
+          run_id: str, recorded_at: dt.datetime | None = None,
+          batch: _BatchTransaction | None = None) -> IngestResult:
+    """Load an accepted submission; a critical statistical finding turns it into a rejection.
+
+    ``batch``: the transaction the rows may already be staged in (by :func:`ingest_file`)."""
     from etl.quality import QualityRejection
 
     try:
-        return _load_batch(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+        with batch or _BatchTransaction(engine) as transaction:
+            return _load_batch(prepared, transaction, settings, move=move, run_id=run_id, recorded_at=recorded_at)
     except QualityRejection as rejection:  # the batch's transaction has been rolled back
         prepared.problems += rejection.problems
         return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
 
 
-def _load_batch(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
+def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings: Settings, *, move: bool,
                 run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     assert prepared.frame is not None and prepared.kind is not None
     kept_at = _kept_path(settings.archive_dir, prepared.sha256, prepared.path.name)
     recorded_at = recorded_at or utc_now()
-    table, schema = _STAGING[prepared.kind]
-    with engine.begin() as conn:  # the whole batch is one transaction
-        batch_key = next_batch_key(conn)
-        frame = prepared.frame.copy()
-        frame["batch_key"] = batch_key
-        staged = bulk_insert(conn, table, arrow_table(frame, schema))
-        refresh_statistics(conn, table)
-        if prepared.kind == "monthly":
-            matched = conn.execute(sa.text(_COUNT_MONTHLY_MATCHED), {"batch_key": batch_key}).scalar_one()
-            if matched != staged:
-                raise RuntimeError(
-                    f"{prepared.path.name}: {staged - matched} figures match no region or indicator in the "
-                    "warehouse; run 'statwh init' to load the reference data"
-                )
-            conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
-            conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
-            refresh_statistics(conn, "staging.stg_touched_key")
-            new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
-            revisions = large_revisions(conn, batch_key, prepared)
-            prepared.problems += revisions
-            prepared.check_results.append(CheckResult("revision_policy", "revision_exceeds_threshold", "warning",
-                                                      not revisions, new_versions, len(revisions)))
-            prepared.problems += run_statistical_checks(conn, batch_key, prepared)  # and records its checks
-        else:
-            conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
-            conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})
-            refresh_statistics(conn, "staging.stg_touched_key")
-            new_versions = _count(conn, "dw.fct_plan_target_version", batch_key)
-        refresh_rollups(conn, batch_key, recorded_at)
-        prepared.problems += report_cross_checks(conn, batch_key, prepared)  # a report's own YTD and growth
-        for cleanup in (table, "staging.stg_touched_key"):
-            conn.execute(sa.text(f"DELETE FROM {cleanup} WHERE batch_key = :b"), {"b": batch_key})
-        _record_batch(conn, prepared, batch_key, "loaded", (new_versions, staged - new_versions), kept_at,
-                      run_id, recorded_at)
+    table = _STAGING[prepared.kind][0]
+    conn, batch_key, staged = batch.staged(prepared)  # the whole batch is this one transaction
+    refresh_statistics(conn, table)
+    if prepared.kind == "monthly":
+        matched = conn.execute(sa.text(_COUNT_MONTHLY_MATCHED), {"batch_key": batch_key}).scalar_one()
+        if matched != staged:
+            raise RuntimeError(
+                f"{prepared.path.name}: {staged - matched} figures match no region or indicator in the "
+                "warehouse; run 'statwh init' to load the reference data"
+            )
+        conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
+        conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
+        refresh_statistics(conn, "staging.stg_touched_key")
+        new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
+        revisions = large_revisions(conn, batch_key, prepared)
+        prepared.problems += revisions
+        prepared.check_results.append(CheckResult("revision_policy", "revision_exceeds_threshold", "warning",
+                                                  not revisions, new_versions, len(revisions)))
+        prepared.problems += run_statistical_checks(conn, batch_key, prepared)  # and records its checks
+    else:
+        conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
+        conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})
+        refresh_statistics(conn, "staging.stg_touched_key")
+        new_versions = _count(conn, "dw.fct_plan_target_version", batch_key)
+    refresh_rollups(conn, batch_key, recorded_at)
+    prepared.problems += report_cross_checks(conn, batch_key, prepared)  # a report's own YTD and growth
+    for cleanup in (table, "staging.stg_touched_key"):
+        conn.execute(sa.text(f"DELETE FROM {cleanup} WHERE batch_key = :b"), {"b": batch_key})
+    _record_batch(conn, prepared, batch_key, "loaded", (new_versions, staged - new_versions), kept_at,
+                  run_id, recorded_at)
+    batch.commit()
     _keep(prepared.path, kept_at, move)
     log.info("%s loaded as batch %s: %d new or changed, %d unchanged", prepared.path.name, batch_key,
              new_versions, staged - new_versions)

@@ -134,16 +134,23 @@ def prepare_submission(
     today: dt.date | None = None,
     reference: Reference | None = None,
     encoding: str | None = None,
+    sha256: str | None = None,
+    while_validating: Callable[[PreparedSubmission], object] | None = None,
 ) -> PreparedSubmission:
     """Read, normalise and validate one submission file. Never raises for bad content.
 
-    ``encoding``: of a CSV that is neither UTF-8 nor marked (see :mod:`etl.readers`)."""
+    ``encoding``: of a CSV that is neither UTF-8 nor marked (see :mod:`etl.readers`).
+    ``sha256``: the file's checksum when the caller has already computed it.
+    ``while_validating``: called with the normalised submission just before the
+    whole-frame validation, only while no error has been found, so the caller can start
+    work that needs the rows (the ingest starts the staging COPY) alongside Great
+    Expectations. The submission may still be rejected after it."""
     from etl.validation import run_suite  # GX is slow to import; only pay when validating
 
     reference = reference or load_reference()
     today = today or dt.date.today()
     path = Path(path)
-    prepared = PreparedSubmission(path, file_sha256(path), None, None, None, None, 0)
+    prepared = PreparedSubmission(path, sha256 or file_sha256(path), None, None, None, None, 0)
     file_name = path.name
 
     def problem(row, column, value, rule, message, sheet=None):
@@ -214,6 +221,8 @@ def prepare_submission(
         for row, written, period in _periods_written_otherwise(frame):
             problem(row, "period", written, "period_format", f"write this period as {period} (YYYY-MM)")
     parameters = _suite_parameters(reference, today)
+    if while_validating is not None and prepared.accepted:
+        while_validating(prepared)
     prepared.problems += run_suite(kind, frame, parameters, file_name, raw.sheet, outcomes=prepared.check_results)
     prepared.problems = _dedupe(prepared.problems)
     return prepared

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import openpyxl
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from etl.pipeline import ingest_file, ingest_paths, run_landing
 from etl.queries import annual_rollup, plan_gap
 from etl.warehouse import WAREHOUSE_TABLES, prepare_warehouse, rebuild_rollups, table_contents
-from tests.conftest import SAMPLE_DIR, write_csv
+from tests.conftest import SAMPLE_DIR, refuse_inserts, write_csv
 
 HEADER = "region_code;indicator_code;period;value;unit;status\n"
 DATA_TABLES = tuple(t for t in WAREHOUSE_TABLES if not t.startswith("dw.audit"))
@@ -217,6 +219,91 @@ def test_a_constraint_violation_in_the_last_rows_rolls_the_whole_batch_back(engi
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE dw.fct_monthly_figure_version DROP CONSTRAINT no_december_2022")
     assert ingest_file(bd, engine, move=True).status == "loaded"         # the retry succeeds
+
+
+def test_a_file_rejected_by_validation_after_its_rows_were_staged_leaves_the_warehouse_as_it_was(
+        engine, landing, sample_in_landing):
+    """The staging COPY starts while Great Expectations validates; when the suite then
+    rejects the file, the staged rows go with the rolled-back transaction."""
+    ingest_paths(sample_in_landing, engine)
+    before = table_contents(engine, DATA_TABLES)
+    # every cell reads and normalises; only the whole-frame suite objects (a negative flow)
+    bad = write_csv(landing, "negative_export.csv", HEADER + "74;EXPORT;2022-01;-3,5;triệu USD;official\n"
+                    "74;RETAIL;2022-01;1.500,0;tỷ đồng;official\n")
+    result = ingest_file(bad, engine, move=True)
+    assert result.status == "rejected"
+    assert [(p["row"], p["rule"]) for p in result.problems] == [(2, "flow_not_negative")]
+    assert table_contents(engine, DATA_TABLES) == before
+    good = write_csv(landing, "fixed_export.csv", HEADER + "74;EXPORT;2022-01;3,5;triệu USD;official\n")
+    assert ingest_file(good, engine, move=True).status == "loaded"   # the next batch is unaffected
+
+
+def test_validation_hands_over_the_normalised_rows_only_while_the_file_can_still_be_accepted(landing):
+    from etl.submission import prepare_submission
+
+    seen = []
+
+    def record(prepared):
+        seen.append((prepared.kind, list(prepared.frame["source_row"]), list(prepared.frame["value"])))
+
+    clean = write_csv(landing, "clean.csv", HEADER + "74;RETAIL;2022-01;1.500,5;tỷ đồng;official\n"
+                      "74;RETAIL;2022-02;1.600,0;tỷ đồng;estimate\n")
+    assert prepare_submission(clean, while_validating=record).accepted
+    assert seen == [("monthly", [2, 3], [1500.5, 1600.0])]
+    seen.clear()
+    gx_rejects = write_csv(landing, "gx.csv", HEADER + "74;EXPORT;2022-01;-3,5;triệu USD;official\n")
+    assert not prepare_submission(gx_rejects, while_validating=record).accepted
+    assert len(seen) == 1                                              # handed over; GX rejected after
+    seen.clear()
+    unreadable = write_csv(landing, "text.csv", HEADER + "74;RETAIL;2022-01;khoảng 20;tỷ đồng;official\n")
+    assert not prepare_submission(unreadable, while_validating=record).accepted
+    assert seen == []                                                  # already rejected: nothing to stage
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_the_staging_copy_runs_while_great_expectations_validates(engine, landing, sample_in_landing, monkeypatch):
+    """While the whole-frame suite runs, another backend already holds the batch's staging
+    table (its COPY running or done, inside the uncommitted transaction)."""
+    import etl.validation
+
+    run_suite = etl.validation.run_suite
+    held_during_validation = []
+
+    def watching(name, *args, **kwargs):
+        if name == "monthly":
+            with engine.connect() as conn:
+                for _ in range(200):  # the COPY thread was started just before: give it up to 10 s
+                    held = conn.execute(sa.text(
+                        "SELECT COUNT(*) FROM pg_locks WHERE relation = 'staging.stg_monthly_figure'::regclass "
+                        "AND pid <> pg_backend_pid()")).scalar_one()
+                    if held:
+                        break
+                    time.sleep(0.05)
+            held_during_validation.append(bool(held))
+        return run_suite(name, *args, **kwargs)
+
+    monkeypatch.setattr(etl.validation, "run_suite", watching)
+    monthly = next(p for p in sample_in_landing if p.name.startswith("74_"))
+    assert ingest_file(monthly, engine).status == "loaded"
+    assert held_during_validation == [True]
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_a_staging_copy_refused_by_the_database_fails_the_ingest_and_changes_nothing(engine, landing,
+                                                                                      sample_in_landing):
+    """The COPY runs in a second thread; its failure still reaches the caller, and the
+    batch's transaction is rolled back before the file is touched."""
+    plans = [p for p in sample_in_landing if "plan" in p.name]
+    ingest_paths(plans, engine)
+    before = table_contents(engine, WAREHOUSE_TABLES)
+    lift = refuse_inserts(engine, "staging.stg_monthly_figure", when="NEW.month_key = 202212")
+    monthly = next(p for p in sample_in_landing if p.name.startswith("74_"))
+    with pytest.raises(psycopg.Error, match="injected failure"):  # raised by the driver: COPY bypasses SQLAlchemy
+        ingest_file(monthly, engine, move=True)
+    assert table_contents(engine, WAREHOUSE_TABLES) == before
+    assert monthly.exists()                                           # still in landing for the retry
+    lift()
+    assert ingest_file(monthly, engine, move=True).status == "loaded"
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
