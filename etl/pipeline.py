@@ -16,6 +16,10 @@ still validating the normalised rows (:class:`_BatchTransaction`): the COPY runs
 database server and Arrow's writer, Great Expectations in Python, so the two overlap
 instead of adding up. A file the validation rejects has its transaction rolled back.
 
+Several files may be ingested at once (Celery workers, on PostgreSQL): their batches are
+written one after another (:func:`etl.warehouse.lock_batches`). While another batch is
+being written, a file is validated without waiting, and staged once it is its turn.
+
 The warehouse write comes before the file move, so a crash in between leaves a
 file whose checksum is known: the next run only finishes the move.
 """
@@ -40,8 +44,8 @@ from etl.cross_checks import report_cross_checks
 from etl.readers import SUPPORTED_SUFFIXES
 from etl.quality import run_statistical_checks
 from etl.submission import CheckResult, PreparedSubmission, Problem, file_sha256, prepare_submission
-from etl.warehouse import (arrow_table, bulk_insert, next_batch_key, refresh_rollups, refresh_statistics,
-                           utc_now)
+from etl.warehouse import (arrow_table, bulk_insert, lock_batches, next_batch_key, refresh_rollups,
+                           refresh_statistics, utc_now)
 
 log = logging.getLogger(__name__)
 
@@ -156,11 +160,16 @@ class IngestResult:
 
 
 def find_batch_by_checksum(engine: Engine, sha256: str) -> tuple[int, str, str | None] | None:
+    """(batch key, status, where the file was kept) of the batch that processed these bytes."""
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.text("SELECT batch_key, status, archived_path FROM dw.audit_load_batch WHERE file_sha256 = :s"),
-            {"s": sha256},
-        ).first()
+        return _batch_with_checksum(conn, sha256)
+
+
+def _batch_with_checksum(conn: Connection, sha256: str) -> tuple[int, str, str | None] | None:
+    row = conn.execute(
+        sa.text("SELECT batch_key, status, archived_path FROM dw.audit_load_batch WHERE file_sha256 = :s"),
+        {"s": sha256},
+    ).first()
     return None if row is None else (int(row[0]), str(row[1]), row[2])
 
 
@@ -215,24 +224,51 @@ def ingest_file(
     sha256 = file_sha256(path)
     known = find_batch_by_checksum(engine, sha256)
     if known is not None:
-        batch_key, status, kept_at = known
-        if move and kept_at and Path(kept_at).exists():
-            path.unlink()  # already kept under its checksum: finish an interrupted move
-        elif move and kept_at:
-            _keep(path, Path(kept_at), move=True)
-        log.info("%s: already processed as batch %s (%s); nothing to do", path.name, batch_key, status)
-        problems = stored_problems(engine, batch_key) if status == "rejected" else []
-        return IngestResult(path.name, "duplicate", batch_key, problems=problems, kept_at=kept_at,
-                            duplicate_of_status=status)
+        return _already_processed(path, known, engine, move=move)
+    try:
+        with _BatchTransaction(engine) as batch:
+            prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
+                                          encoding=encoding, sha256=sha256, while_validating=batch.stage)
+            if prepared.accepted:
+                return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at,
+                             batch=batch)
+        # rejected: the staging work begun during validation has been rolled back
+        return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+    except _ProcessedMeanwhile as meanwhile:  # the same bytes, under another name, on another worker
+        return _already_processed(path, meanwhile.known, engine, move=move)
 
-    with _BatchTransaction(engine) as batch:
-        prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
-                                      encoding=encoding, sha256=sha256, while_validating=batch.stage)
-        if prepared.accepted:
-            return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at,
-                         batch=batch)
-    # rejected: the staging work begun during validation has been rolled back
-    return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+
+def _already_processed(path: Path, known: tuple[int, str, str | None], engine: Engine, *,
+                       move: bool) -> IngestResult:
+    batch_key, status, kept_at = known
+    if move and kept_at and Path(kept_at).exists():
+        path.unlink()  # already kept under its checksum: finish an interrupted move
+    elif move and kept_at:
+        _keep(path, Path(kept_at), move=True)
+    log.info("%s: already processed as batch %s (%s); nothing to do", path.name, batch_key, status)
+    problems = stored_problems(engine, batch_key) if status == "rejected" else []
+    return IngestResult(path.name, "duplicate", batch_key, problems=problems, kept_at=kept_at,
+                        duplicate_of_status=status)
+
+
+class _ProcessedMeanwhile(Exception):
+    """A batch with the file's checksum was committed while this one waited for its turn."""
+
+    def __init__(self, known: tuple[int, str, str | None]) -> None:
+        super().__init__(known)
+        self.known = known
+
+
+def _begin_batch(conn: Connection, sha256: str, *, wait: bool = True) -> int | None:
+    """Inside a batch's transaction: wait for the turn to write (:func:`lock_batches`), make
+    sure no batch has taken the same bytes meanwhile, and return the new batch key.
+    With ``wait=False``, None when another batch is being written."""
+    if not lock_batches(conn, wait=wait):
+        return None
+    known = _batch_with_checksum(conn, sha256)
+    if known is not None:
+        raise _ProcessedMeanwhile(known)
+    return next_batch_key(conn)
 
 
 class _BatchTransaction:
@@ -254,12 +290,21 @@ class _BatchTransaction:
         self._copier: ThreadPoolExecutor | None = None
         self.batch_key: int | None = None
 
-    def stage(self, prepared: PreparedSubmission) -> None:
+    def stage(self, prepared: PreparedSubmission, *, wait: bool = False) -> None:
+        """Begin the batch and start its COPY, if it is this batch's turn to write. Called
+        back before validation, it does not wait: while another batch is being written,
+        validation goes ahead on its own (side by side with that batch, on another worker)
+        and :meth:`staged` waits for the turn afterwards."""
         assert prepared.frame is not None and prepared.kind is not None and self._conn is None
         table, schema = _STAGING[prepared.kind]
         self._conn = self.engine.connect()
         self._transaction = self._conn.begin()
-        self.batch_key = next_batch_key(self._conn)
+        batch_key = _begin_batch(self._conn, prepared.sha256, wait=wait)
+        if batch_key is None:
+            self._conn.close()
+            self._conn = self._transaction = None
+            return
+        self.batch_key = batch_key
         # assign: a shallow copy (copy-on-write), not a copy of a million rows
         data = arrow_table(prepared.frame.assign(batch_key=self.batch_key), schema)
         self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging-copy")
@@ -267,8 +312,8 @@ class _BatchTransaction:
 
     def staged(self, prepared: PreparedSubmission) -> tuple[Connection, int, int]:
         """(connection in the open transaction, batch key, rows staged), once the rows are in."""
-        if self._conn is None:  # validation did not get as far as staging (not called back)
-            self.stage(prepared)
+        if self._conn is None:  # not staged during validation (another batch's turn, or not called back)
+            self.stage(prepared, wait=True)
         assert self._conn is not None and self._copy is not None and self.batch_key is not None
         return self._conn, self.batch_key, self._copy.result()
 
@@ -355,9 +400,10 @@ def _check_result_table(results: list[CheckResult], batch_key: int, recorded_at:
 def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
             run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     kept_at = _kept_path(settings.quarantine_dir, prepared.sha256, prepared.path.name)
-    recorded_at = recorded_at or utc_now()
     with engine.begin() as conn:
-        batch_key = next_batch_key(conn)
+        batch_key = _begin_batch(conn, prepared.sha256)
+        assert batch_key is not None
+        recorded_at = recorded_at or utc_now()  # after the wait for the turn: in commit order
         _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run_id, recorded_at)
     report = {
         "file": prepared.path.name,
@@ -400,9 +446,9 @@ def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings
                 run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     assert prepared.frame is not None and prepared.kind is not None
     kept_at = _kept_path(settings.archive_dir, prepared.sha256, prepared.path.name)
-    recorded_at = recorded_at or utc_now()
     table = _STAGING[prepared.kind][0]
     conn, batch_key, staged = batch.staged(prepared)  # the whole batch is this one transaction
+    recorded_at = recorded_at or utc_now()  # after the wait for the turn: in commit order
     refresh_statistics(conn, table)
     if prepared.kind == "monthly":
         matched = conn.execute(sa.text(_COUNT_MONTHLY_MATCHED), {"batch_key": batch_key}).scalar_one()

@@ -493,8 +493,9 @@ def rebuild_rollups(engine: Engine) -> dict[str, int]:
     Goes through the same refresh as a batch, for every key, so rows that are already
     right stay untouched and only wrong or missing ones are replaced.
     """
-    computed_at = utc_now()
     with engine.begin() as conn:
+        lock_batches(conn)
+        computed_at = utc_now()  # after the wait: no batch committed later may be stamped earlier
         batch_key = next_batch_key(conn)
         conn.execute(
             sa.text(
@@ -514,6 +515,29 @@ def rebuild_rollups(engine: Engine) -> dict[str, int]:
 
 def next_batch_key(conn: Connection) -> int:
     return int(conn.exec_driver_sql("SELECT nextval('dw.seq_batch_key')").scalar_one())
+
+
+#: the advisory lock that batches take on PostgreSQL: the bytes of "statwh" as a number
+BATCH_LOCK_KEY = int.from_bytes(b"statwh", "big")
+
+
+def lock_batches(conn: Connection, *, wait: bool = True) -> bool:
+    """Wait until no other batch is being written, and keep the others out until this
+    transaction ends (PostgreSQL's transaction-level advisory lock; DuckDB has one writer).
+    With ``wait=False``, take the lock only if it is free at once; returns whether it was taken.
+
+    Several Celery workers may ingest files at once: reading, parsing and the early part of
+    validation run side by side, but batches are written one after another. Their keys
+    are then handed out in commit order, as the version ranking expects ("the latest
+    version" is the one with the highest batch key), and a batch's rollups are computed
+    from every figure committed before it, never beside another batch's refresh of the
+    same keys (which would leave two current rows)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    if wait:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
+        return True
+    return bool(conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY}).scalar_one())
 
 
 def utc_now() -> dt.datetime:

@@ -150,6 +150,30 @@ def sample_warehouse(engine, sample_in_landing):
     return engine
 
 
+@pytest.fixture
+def login(engine):
+    """Make a login role that is a member of a group role (``statwh_loader``, ``statwh_analyst``),
+    and connect as it: the warehouse as production's services and people use it."""
+    created, engines = [], []
+
+    def make(group: str) -> sa.Engine:
+        name = f"{group}_{uuid.uuid4().hex[:8]}"
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN IN ROLE {group}")
+        created.append(name)
+        e = sa.create_engine(engine.url.set(username=name), poolclass=sa.pool.NullPool)
+        engines.append(e)
+        return e
+
+    yield make
+    for e in engines:
+        e.dispose()
+    with engine.begin() as conn:
+        for name in created:
+            conn.exec_driver_sql(f"DROP OWNED BY {name}")
+            conn.exec_driver_sql(f"DROP ROLE {name}")
+
+
 def refuse_inserts(engine, table: str, when: str = "true") -> Callable[[], None]:
     """Make PostgreSQL itself refuse rows inserted into ``table`` for which the SQL condition
     ``when`` (on ``NEW``) holds: a real server-side failure in the middle of a run, like a

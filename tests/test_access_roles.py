@@ -3,8 +3,6 @@ the pipeline but cannot change the schema. Real logins against the real server."
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,29 +10,6 @@ from etl.pipeline import ingest_paths
 from etl.warehouse import prepare_warehouse
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def login(engine):
-    """Make a login role that is a member of a group role, and connect as it."""
-    created, engines = [], []
-
-    def make(group: str) -> sa.Engine:
-        name = f"{group}_{uuid.uuid4().hex[:8]}"
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN IN ROLE {group}")
-        created.append(name)
-        e = sa.create_engine(engine.url.set(username=name), poolclass=sa.pool.NullPool)
-        engines.append(e)
-        return e
-
-    yield make
-    for e in engines:
-        e.dispose()
-    with engine.begin() as conn:
-        for name in created:
-            conn.exec_driver_sql(f"DROP OWNED BY {name}")
-            conn.exec_driver_sql(f"DROP ROLE {name}")
 
 
 REFUSED = [

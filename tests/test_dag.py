@@ -3,6 +3,8 @@ end-to-end run with ``dag.test()`` over the sample landing folder."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 
@@ -161,3 +163,38 @@ def test_a_failed_ingest_does_not_silence_the_files_rejected_in_the_same_run(
     assert not (landing / "01_2022-01.csv").exists()
     assert open_alerts() == ["submission:74_2021-12.csv"]
     assert len(inbox.messages) == 2
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({}, 1),                                                                    # the embedded DuckDB
+    ({"STATWH_WAREHOUSE_URL": "postgresql+psycopg://statwh@db/statwh", "STATWH_MAX_PARALLEL_INGESTS": "2"}, 2),
+])
+def test_the_nightly_dag_ingests_several_files_at_once_only_on_postgresql(tmp_path, settings, expected):
+    """Parsed as the DAG processor parses it, with the settings of the environment."""
+    code = ("import sys; from airflow.dag_processing.dagbag import DagBag; "
+            "bag = DagBag(dag_folder=sys.argv[1]); "
+            "print(bag.dags['statwh_nightly'].get_task('ingest_file').max_active_tis_per_dagrun)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATWH_")}
+    env.update({"STATWH_HOME": str(tmp_path), **settings})
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "statwh_nightly.py")],
+                         capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == str(expected)
+
+
+def test_ingest_parallelism_follows_the_warehouse_and_the_setting(tmp_path):
+    from etl.config import DEFAULT_MAX_PARALLEL_INGESTS, ingest_parallelism
+
+    postgresql = {"STATWH_WAREHOUSE_URL": "postgresql+psycopg://statwh@db/statwh"}
+    assert ingest_parallelism({"STATWH_HOME": str(tmp_path)}) == 1
+    assert ingest_parallelism({"STATWH_HOME": str(tmp_path), "STATWH_MAX_PARALLEL_INGESTS": "8"}) == 1  # one writer
+    assert ingest_parallelism(postgresql) == DEFAULT_MAX_PARALLEL_INGESTS == 4
+    assert ingest_parallelism({**postgresql, "STATWH_MAX_PARALLEL_INGESTS": " 12 "}) == 12
+
+
+@pytest.mark.parametrize("written", ["0", "-1", "two", "1.5"])
+def test_a_parallelism_that_is_not_a_whole_number_of_files_is_refused(written):
+    from etl.config import ingest_parallelism
+
+    with pytest.raises(ValueError, match=f"STATWH_MAX_PARALLEL_INGESTS .* not '{re.escape(written)}'"):
+        ingest_parallelism({"STATWH_WAREHOUSE_URL": "postgresql+psycopg://statwh@db/statwh",
+                            "STATWH_MAX_PARALLEL_INGESTS": written})

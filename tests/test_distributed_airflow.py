@@ -396,6 +396,14 @@ def test_nightly_dag_on_celery_workers(tmp_path, redis_broker, airflow_metadata_
             assert ti.external_executor_id, f"{ti.task_id} did not go through Celery"
             assert ti.worker in worker_names.values(), f"{ti.task_id} ran on {ti.worker}, not on this run's workers"
 
+        # --- the files were ingested side by side (on PostgreSQL up to STATWH_MAX_PARALLEL_INGESTS,
+        # 4 by default; 2 workers x 2 slots here), their batches committed one after another
+        ingests = [ti for ti in tis if ti.task_id == "ingest_file"]
+        at_once = max(sum(1 for other in ingests if other.start_date < ti.end_date and ti.start_date < other.end_date)
+                      for ti in ingests)
+        print(f"  ingest_file tasks running at the same time: up to {at_once}")
+        assert at_once >= 2, "the files were ingested one after another"
+
         # --- the warehouse and the folders, as after `statwh run`
         assert_sample_loaded_by(run_id, warehouse_url, statwh_home)
     except BaseException:

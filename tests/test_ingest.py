@@ -3,18 +3,23 @@ problem is and change nothing, idempotency, versions, incomplete years, atomic b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import openpyxl
 import psycopg
 import pytest
 import sqlalchemy as sa
 
+import etl.pipeline
+
 from etl.pipeline import ingest_file, ingest_paths, run_landing
 from etl.queries import annual_rollup, plan_gap
-from etl.warehouse import WAREHOUSE_TABLES, prepare_warehouse, rebuild_rollups, table_contents
+from etl.warehouse import WAREHOUSE_TABLES, lock_batches, prepare_warehouse, rebuild_rollups, table_contents
 from tests.conftest import SAMPLE_DIR, refuse_inserts, write_csv
 
 HEADER = "region_code;indicator_code;period;value;unit;status\n"
@@ -188,9 +193,8 @@ def test_a_failure_inside_a_batch_leaves_the_warehouse_as_it_was(engine, landing
     assert plans[0].exists()                                          # still in landing for the retry
 
 
-def test_incremental_rollups_equal_a_full_rebuild(engine, landing, sample_in_landing):
-    ingest_paths(sample_in_landing, engine)
-    ingest_file(write_csv(landing, "rev.csv", HEADER + "74;EXPORT;2020-06;2.500,0;triệu USD;official\n"), engine)
+def assert_rollups_equal_a_full_rebuild(engine) -> None:
+    """Recomputing every rollup from the figures changes no row (lineage columns aside)."""
     facts = ("dw.fct_monthly_ytd", "dw.fct_annual_rollup", "dw.fct_plan_gap")
 
     def without_lineage():
@@ -199,6 +203,12 @@ def test_incremental_rollups_equal_a_full_rebuild(engine, landing, sample_in_lan
     incremental = without_lineage()
     rebuild_rollups(engine)
     assert without_lineage() == incremental
+
+
+def test_incremental_rollups_equal_a_full_rebuild(engine, landing, sample_in_landing):
+    ingest_paths(sample_in_landing, engine)
+    ingest_file(write_csv(landing, "rev.csv", HEADER + "74;EXPORT;2020-06;2.500,0;triệu USD;official\n"), engine)
+    assert_rollups_equal_a_full_rebuild(engine)
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
@@ -304,6 +314,93 @@ def test_a_staging_copy_refused_by_the_database_fails_the_ingest_and_changes_not
     assert monthly.exists()                                           # still in landing for the retry
     lift()
     assert ingest_file(monthly, engine, move=True).status == "loaded"
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_files_ingested_at_once_are_written_one_batch_after_another(engine, login, landing, sample_in_landing,
+                                                                    monkeypatch):
+    """Celery workers ingest several files at once on PostgreSQL, as the loader role. Here three
+    start together:
+    Bình Dương's file, a revision of its 2021 retail sales (the same rollup keys), and the
+    same bytes as the first under another name. Every batch sees the ones committed before
+    it: one current rollup row per key, equal to a full rebuild; the latest version of a
+    figure is the one committed last; the twin is recognised, not loaded twice or failed."""
+    monthly = next(p for p in sample_in_landing if p.name.startswith("74_"))
+    revision = write_csv(landing, "74_retail_2021_revised.csv", HEADER + "".join(
+        f"74;RETAIL;2021-{month:02d};20.{month:03d},0;tỷ đồng;official\n" for month in range(1, 13)))
+    twin = landing / "74_the_same_file_again.csv"
+    shutil.copy2(monthly, twin)
+    start_together = threading.Barrier(3)
+    # The two batches that load meet before refreshing their rollups, if both get there:
+    # without the turn-taking they would refresh the same keys side by side.
+    meeting = threading.Barrier(2, timeout=3)
+    refresh_rollups = etl.pipeline.refresh_rollups
+
+    def meet_then_refresh(*args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other is waiting for its turn
+            meeting.wait()
+        return refresh_rollups(*args, **kwargs)
+
+    monkeypatch.setattr(etl.pipeline, "refresh_rollups", meet_then_refresh)
+
+    loader = login("statwh_loader")
+
+    def ingest(path):
+        start_together.wait()
+        return ingest_file(path, loader, move=True)
+
+    with ThreadPoolExecutor(3) as pool:
+        results = {r.file: r for r in pool.map(ingest, [monthly, revision, twin])}
+    assert sorted(r.status for r in results.values()) == ["duplicate", "loaded", "loaded"]
+    assert results[revision.name].status == "loaded"
+    assert not monthly.exists() and not twin.exists() and not revision.exists()
+    with engine.connect() as conn:
+        for fact, key in (("dw.fct_monthly_ytd", "month_key"), ("dw.fct_annual_rollup", "year")):
+            assert conn.execute(sa.text(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM {fact} WHERE known_until IS NULL "
+                f"GROUP BY region_key, indicator_key, {key} HAVING COUNT(*) > 1) AS twice")).scalar_one() == 0
+        batches = conn.execute(sa.text("SELECT batch_key, file_name FROM dw.audit_load_batch "
+                                       "ORDER BY recorded_at, batch_key")).fetchall()
+        assert [b.batch_key for b in batches] == sorted(b.batch_key for b in batches)  # keys in commit order
+        last = batches[-1].file_name
+        ytd_2021_12 = conn.execute(sa.text(
+            "SELECT y.value FROM dw.fct_monthly_ytd y JOIN dw.dim_region r USING (region_key) "
+            "JOIN dw.dim_indicator i USING (indicator_key) WHERE r.region_code = '74' "
+            "AND i.indicator_code = 'RETAIL' AND y.month_key = 202112 AND y.known_until IS NULL")).scalar_one()
+    assert ytd_2021_12 == (20012.0 if last == revision.name else pytest.approx(_published_74_retail_2021_12()))
+    assert_rollups_equal_a_full_rebuild(engine)
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_a_file_is_validated_while_another_batch_is_being_written_and_waits_only_to_write(
+        engine, sample_in_landing, monkeypatch):
+    import etl.validation
+
+    run_suite = etl.validation.run_suite
+    validated = threading.Event()
+
+    def noting(name, *args, **kwargs):
+        problems = run_suite(name, *args, **kwargs)
+        if name == "monthly":
+            validated.set()
+        return problems
+
+    monkeypatch.setattr(etl.validation, "run_suite", noting)
+    monthly = next(p for p in sample_in_landing if p.name.startswith("74_"))
+    with engine.connect() as other_batch, ThreadPoolExecutor(1) as pool:
+        with other_batch.begin():
+            lock_batches(other_batch)                       # another worker's batch is being written
+            ingest = pool.submit(ingest_file, monthly, engine)
+            assert validated.wait(timeout=60), "validation waited for the other batch"
+            time.sleep(0.5)
+            assert not ingest.done()                         # ... but writing waits for its turn
+        assert ingest.result(timeout=120).status == "loaded"
+
+
+def _published_74_retail_2021_12() -> float:
+    line = next(l for l in (SAMPLE_DIR / "74_binh_duong_2020-2022.csv").read_text(encoding="utf-8").splitlines()
+                if l.startswith("74;RETAIL;2021-12;"))
+    return float(line.split(";")[3].replace(".", "").replace(",", "."))
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
