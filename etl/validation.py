@@ -18,6 +18,7 @@ are ``{"$PARAMETER": name}`` placeholders filled at validation time.
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,9 @@ def check_suite_definition(definition: dict[str, Any], source: str) -> None:
         raise SuiteDefinitionError(f"{source}: unknown expectation type(s) {lost}")
 
 
+_ONE_VALIDATION_AT_A_TIME = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _context():
     import logging
@@ -120,8 +124,14 @@ def run_suite(
     else:
         data = frame
     _, batch_definition = _context()
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": _validated_view(data, definition)})
-    results = _validate(batch, definition, parameters)
+    view = _validated_view(data, definition)
+    # One validation at a time per process: the context, its asset and batch definition are
+    # shared, and GX 1.24 is not safe to run from two threads at once (frames got mixed up:
+    # pandas warned of a boolean key from another frame). Airflow runs each task in a
+    # process of its own, so this only orders threads of one process (the CLI, tests).
+    with _ONE_VALIDATION_AT_A_TIME:
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": view})
+        results = _validate(batch, definition, parameters)
     problems: list[Problem] = []
     if outcomes is not None:
         outcomes += [_check_result(name, outcome) for outcome in results]

@@ -177,3 +177,36 @@ def test_a_region_code_is_in_force_only_in_its_own_months():
                          "period_start": [dt.date(9999, 1, 1), dt.date(2025, 7, 1), dt.date(2025, 6, 1),
                                           dt.date(2021, 1, 1), None, dt.date(1500, 1, 1)]})
     assert _region_in_force(rows, load_reference()).tolist() == [True, False, True, True, True, False]
+
+
+def test_validations_from_several_threads_each_judge_their_own_file(tmp_path):
+    """GX 1.24 shares one context per process and mixed the frames of concurrent validations
+    up (a clean file reported with another's problems); they take turns now."""
+    import datetime as dt
+    from concurrent.futures import ThreadPoolExecutor
+
+    from etl.submission import _suite_parameters, prepare_submission
+    from etl.validation import run_suite
+
+    header = "region_code;indicator_code;period;value;unit;status\n"
+    files = {
+        "clean.csv": header + "".join(f"74;RETAIL;20{year}-{month:02d};1.{month:03d},0;tỷ đồng;official\n"
+                                      for year in (20, 21) for month in range(1, 13)),
+        "negative.csv": header + "".join(f"79;EXPORT;2021-{month:02d};-{month},5;triệu USD;official\n"
+                                         for month in range(1, 13)),
+    }
+    frames = {}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        frames[name] = prepare_submission(tmp_path / name).frame
+    parameters = _suite_parameters(load_reference(), dt.date.today())
+
+    def problems(name):
+        return [(p.file, p.row, p.rule) for p in run_suite("monthly", frames[name], parameters, name, None)]
+
+    alone = {name: problems(name) for name in frames}
+    assert alone["clean.csv"] == [] and len(alone["negative.csv"]) == 12
+    names = list(frames) * 4
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(problems, names))
+    assert together == [alone[name] for name in names]
