@@ -10,7 +10,7 @@
 | ``STATWH_EXPECTATIONS_DIR`` | the Great Expectations suites | ``<repo>/expectations`` |
 | ``STATWH_SQL_DIR`` | the warehouse DDL | ``<repo>/warehouse_sql`` |
 | ``STATWH_MAX_FILE_BYTES`` | larger submission files are refused unread (:mod:`etl.readers`) | ``209715200`` (200 MB) |
-| ``STATWH_MAX_PARALLEL_INGESTS`` | files one nightly run ingests at once on PostgreSQL (:func:`ingest_parallelism`) | ``4`` |
+| ``STATWH_MAX_PARALLEL_INGESTS`` | files one nightly run ingests at once (:func:`ingest_parallelism`) | ``4`` |
 """
 
 from __future__ import annotations
@@ -56,23 +56,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-#: files ingested at once by one nightly run on PostgreSQL, unless STATWH_MAX_PARALLEL_INGESTS says otherwise
+#: files ingested at once by one nightly run, unless STATWH_MAX_PARALLEL_INGESTS says otherwise
 DEFAULT_MAX_PARALLEL_INGESTS = 4
 
 
 def ingest_parallelism(env: dict[str, str] | None = None) -> int:
-    """How many ``ingest_file`` tasks of one nightly run may run at once.
+    """How many ``ingest_file`` tasks of one nightly run may run at once
+    (``STATWH_MAX_PARALLEL_INGESTS``, default 4).
 
-    On PostgreSQL, ``STATWH_MAX_PARALLEL_INGESTS`` (default 4): Celery workers read, parse and
-    begin validating several files side by side, while their batches are written one after
-    another (:func:`etl.warehouse.lock_batches`). Each ingest holds a whole file in memory,
-    so this bounds the memory a run takes, whatever the number of workers. An embedded
-    DuckDB warehouse has a single writer process: always 1 there.
+    Each ingest holds a whole file in memory, so this bounds the memory a run takes, whatever
+    the number of workers. On PostgreSQL the files are read, parsed and validated side by side
+    and their batches written one after another (:func:`etl.warehouse.lock_batches`); on an
+    embedded DuckDB file, which has a single writer process, the ingests take turns as a whole
+    (:func:`etl.warehouse.one_writer`). The value does not depend on the warehouse, so every
+    Airflow component parses the same DAG.
     """
-    env = dict(os.environ if env is None else env)
-    if load_settings(env).warehouse_url.startswith("duckdb"):
-        return 1
-    raw = env.get("STATWH_MAX_PARALLEL_INGESTS", "").strip()
+    raw = dict(os.environ if env is None else env).get("STATWH_MAX_PARALLEL_INGESTS", "").strip()
     if not raw:
         return DEFAULT_MAX_PARALLEL_INGESTS
     if not raw.isdigit() or int(raw) < 1:

@@ -44,7 +44,7 @@ from etl.cross_checks import report_cross_checks
 from etl.readers import SUPPORTED_SUFFIXES
 from etl.quality import run_statistical_checks
 from etl.submission import CheckResult, PreparedSubmission, Problem, file_sha256, prepare_submission
-from etl.warehouse import (arrow_table, bulk_insert, lock_batches, next_batch_key, refresh_rollups,
+from etl.warehouse import (arrow_table, bulk_insert, lock_batches, next_batch_key, one_writer, refresh_rollups,
                            refresh_statistics, utc_now)
 
 log = logging.getLogger(__name__)
@@ -221,21 +221,22 @@ def ingest_file(
     """
     settings = settings or load_settings()
     path = Path(path)
-    sha256 = file_sha256(path)
-    known = find_batch_by_checksum(engine, sha256)
-    if known is not None:
-        return _already_processed(path, known, engine, move=move)
-    try:
-        with _BatchTransaction(engine) as batch:
-            prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
-                                          encoding=encoding, sha256=sha256, while_validating=batch.stage)
-            if prepared.accepted:
-                return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at,
-                             batch=batch)
-        # rejected: the staging work begun during validation has been rolled back
-        return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
-    except _ProcessedMeanwhile as meanwhile:  # the same bytes, under another name, on another worker
-        return _already_processed(path, meanwhile.known, engine, move=move)
+    with one_writer(engine):  # an embedded DuckDB file: one ingest at a time
+        sha256 = file_sha256(path)
+        known = find_batch_by_checksum(engine, sha256)
+        if known is not None:
+            return _already_processed(path, known, engine, move=move)
+        try:
+            with _BatchTransaction(engine) as batch:
+                prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
+                                              encoding=encoding, sha256=sha256, while_validating=batch.stage)
+                if prepared.accepted:
+                    return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at,
+                                 batch=batch)
+            # rejected: the staging work begun during validation has been rolled back
+            return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+        except _ProcessedMeanwhile as meanwhile:  # the same bytes, under another name, on another worker
+            return _already_processed(path, meanwhile.known, engine, move=move)
 
 
 def _already_processed(path: Path, known: tuple[int, str, str | None], engine: Engine, *,

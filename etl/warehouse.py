@@ -9,7 +9,9 @@ for DuckDB, ``COPY`` for PostgreSQL).
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import re
@@ -519,6 +521,25 @@ def next_batch_key(conn: Connection) -> int:
 
 #: the advisory lock that batches take on PostgreSQL: the bytes of "statwh" as a number
 BATCH_LOCK_KEY = int.from_bytes(b"statwh", "big")
+
+
+@contextlib.contextmanager
+def one_writer(engine: Engine) -> Iterator[None]:
+    """While the block runs, no other ingest writes to this embedded DuckDB file: an exclusive
+    lock (``flock``) on ``<file>.writer.lock`` beside it, which the others wait for.
+
+    DuckDB lets one process at a time open a file for writing and refuses the others at
+    once, so two ingests started side by side (Airflow tasks, or the CLI during a nightly
+    run) must take turns as a whole. PostgreSQL needs none of this: its batches take turns
+    inside the database (:func:`lock_batches`), and the rest of an ingest runs side by side.
+    """
+    database = engine.url.database if engine.dialect.name == "duckdb" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.writer.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the process ends
+        yield
 
 
 def lock_batches(conn: Connection, *, wait: bool = True) -> bool:

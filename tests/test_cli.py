@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +97,32 @@ def test_a_month_not_written_yyyy_mm_is_refused_before_any_work(statwh_home, cap
         assert stopped.value.code == 2
         assert "write the month as YYYY-MM" in capsys.readouterr().err
     assert not list(statwh_home.glob("*.duckdb"))
+
+
+def _waiting_for_flock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked waiting for a flock (Linux's /proc/locks lists
+    waiters as '-> FLOCK ... WRITE <pid> ...')."""
+    return any(line.split()[1:3] == ["->", "FLOCK"] and line.split()[5] == str(pid)
+               for line in Path("/proc/locks").read_text().splitlines())
+
+
+def test_an_ingest_waits_while_another_writes_the_embedded_warehouse(statwh_home):
+    """DuckDB lets one process write a file at a time and refuses the others outright: an
+    ingest (CLI, or an Airflow task beside another) waits for the one already writing."""
+    from etl.warehouse import make_engine, one_writer, prepare_warehouse
+
+    engine = make_engine(f"duckdb:///{statwh_home / 'statwh.duckdb'}")
+    prepare_warehouse(engine)
+    monthly = str(SAMPLE_DIR / "74_binh_duong_2020-2022.csv")
+    env = {**os.environ, "STATWH_HOME": str(statwh_home)}
+    with one_writer(engine):                                     # another ingest is writing
+        waiting = subprocess.Popen([str(REPO / ".venv" / "bin" / "statwh"), "ingest", monthly], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not _waiting_for_flock(waiting.pid):
+            assert waiting.poll() is None, f"did not wait: {waiting.communicate()}"
+            assert time.monotonic() < deadline, "the ingest neither waited nor finished"
+            time.sleep(0.1)
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert "1 files: 1 loaded" in out

@@ -166,10 +166,10 @@ def test_a_failed_ingest_does_not_silence_the_files_rejected_in_the_same_run(
 
 
 @pytest.mark.parametrize(("settings", "expected"), [
-    ({}, 1),                                                                    # the embedded DuckDB
+    ({}, 4),
     ({"STATWH_WAREHOUSE_URL": "postgresql+psycopg://statwh@db/statwh", "STATWH_MAX_PARALLEL_INGESTS": "2"}, 2),
 ])
-def test_the_nightly_dag_ingests_several_files_at_once_only_on_postgresql(tmp_path, settings, expected):
+def test_the_nightly_dag_ingests_several_files_at_once(tmp_path, settings, expected):
     """Parsed as the DAG processor parses it, with the settings of the environment."""
     code = ("import sys; from airflow.dag_processing.dagbag import DagBag; "
             "bag = DagBag(dag_folder=sys.argv[1]); "
@@ -181,20 +181,9 @@ def test_the_nightly_dag_ingests_several_files_at_once_only_on_postgresql(tmp_pa
     assert out.stdout.strip().splitlines()[-1] == str(expected)
 
 
-def test_ingest_parallelism_follows_the_warehouse_and_the_setting(tmp_path):
-    from etl.config import DEFAULT_MAX_PARALLEL_INGESTS, ingest_parallelism
-
-    postgresql = {"STATWH_WAREHOUSE_URL": "postgresql+psycopg://statwh@db/statwh"}
-    assert ingest_parallelism({"STATWH_HOME": str(tmp_path)}) == 1
-    assert ingest_parallelism({"STATWH_HOME": str(tmp_path), "STATWH_MAX_PARALLEL_INGESTS": "8"}) == 1  # one writer
-    assert ingest_parallelism(postgresql) == DEFAULT_MAX_PARALLEL_INGESTS == 4
-    assert ingest_parallelism({**postgresql, "STATWH_MAX_PARALLEL_INGESTS": " 12 "}) == 12
-
-
 @pytest.mark.parametrize("written", ["0", "-1", "two", "1.5"])
 def test_a_parallelism_that_is_not_a_whole_number_of_files_is_refused(written):
     from etl.config import ingest_parallelism
 
     with pytest.raises(ValueError, match=f"STATWH_MAX_PARALLEL_INGESTS .* not '{re.escape(written)}'"):
-        ingest_parallelism({"STATWH_WAREHOUSE_URL": "postgresql+psycopg://statwh@db/statwh",
-                            "STATWH_MAX_PARALLEL_INGESTS": written})
+        ingest_parallelism({"STATWH_MAX_PARALLEL_INGESTS": written})
