@@ -5,8 +5,8 @@ Every night at 02:00 (Asia/Ho_Chi_Minh) this DAG
 
 1. **prepare_warehouse** — creates missing schema objects and merges the reference data;
 2. **list_new_files** — lists the CSV/XLSX files waiting in `STATWH_LANDING_DIR`;
-3. **ingest_file** (one mapped task per file, up to `STATWH_MAX_PARALLEL_INGESTS` at once;
-   batches are written one after another) — validates the file with the Great
+3. **ingest_file** (one mapped task per file; one at a time in landing order, or up to
+   `STATWH_MAX_PARALLEL_INGESTS` side by side, batches still written one after another) — validates the file with the Great
    Expectations suites in `expectations/`; a bad file goes to quarantine with a report
    naming sheet, row, column and rule, a good one is loaded in one transaction and its
    rollups, year-to-date and plan-gap facts are recomputed; the file is archived;
@@ -55,8 +55,9 @@ def statwh_nightly():
 
         return list_files()
 
-    # Several at once (STATWH_MAX_PARALLEL_INGESTS): on PostgreSQL their batches still commit
-    # one by one; on the embedded DuckDB file, which has one writer, whole ingests take turns.
+    # STATWH_MAX_PARALLEL_INGESTS at once (default 1: in landing order). With more, batches
+    # still commit one by one on PostgreSQL; on DuckDB, which has one writer, whole ingests
+    # take turns (etl.config.ingest_parallelism says what the choice means).
     @task(max_active_tis_per_dagrun=ingest_parallelism())
     def ingest_file(path: str) -> dict:
         from etl.orchestration import ingest_one

@@ -10,7 +10,7 @@
 | ``STATWH_EXPECTATIONS_DIR`` | the Great Expectations suites | ``<repo>/expectations`` |
 | ``STATWH_SQL_DIR`` | the warehouse DDL | ``<repo>/warehouse_sql`` |
 | ``STATWH_MAX_FILE_BYTES`` | larger submission files are refused unread (:mod:`etl.readers`) | ``209715200`` (200 MB) |
-| ``STATWH_MAX_PARALLEL_INGESTS`` | files one nightly run ingests at once (:func:`ingest_parallelism`) | ``4`` |
+| ``STATWH_MAX_PARALLEL_INGESTS`` | files one nightly run ingests at once (:func:`ingest_parallelism`) | ``1`` |
 """
 
 from __future__ import annotations
@@ -56,18 +56,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-#: files ingested at once by one nightly run, unless STATWH_MAX_PARALLEL_INGESTS says otherwise
-DEFAULT_MAX_PARALLEL_INGESTS = 4
+#: files ingested at once by one nightly run, unless STATWH_MAX_PARALLEL_INGESTS says otherwise:
+#: one, so that a run writes its files in landing-folder order (see ingest_parallelism)
+DEFAULT_MAX_PARALLEL_INGESTS = 1
 
 
 def ingest_parallelism(env: dict[str, str] | None = None) -> int:
     """How many ``ingest_file`` tasks of one nightly run may run at once
-    (``STATWH_MAX_PARALLEL_INGESTS``, default 4).
+    (``STATWH_MAX_PARALLEL_INGESTS``, default 1).
 
-    Each ingest holds a whole file in memory, so this bounds the memory a run takes, whatever
-    the number of workers. On PostgreSQL the files are read, parsed and validated side by side
-    and their batches written one after another (:func:`etl.warehouse.lock_batches`); on an
-    embedded DuckDB file, which has a single writer process, the ingests take turns as a whole
+    With 1, a run writes its files one after another in landing-folder order (name order), so
+    when one night brings two versions of the same figure (an estimate and the official
+    report after an outage), the later name becomes the current one, every time. With more,
+    Celery workers read, parse and validate several files side by side; on PostgreSQL their
+    batches are still written one after another (:func:`etl.warehouse.lock_batches`), but
+    in the order they finish validating, so such a pair's outcome depends on timing. Raise it
+    where one night's files come from different departments (the usual case) and throughput
+    matters. Each ingest holds a whole file in memory, so it also bounds a run's memory. On
+    an embedded DuckDB file, which has a single writer process, whole ingests take turns
     (:func:`etl.warehouse.one_writer`). The value does not depend on the warehouse, so every
     Airflow component parses the same DAG.
     """

@@ -166,10 +166,10 @@ def test_a_failed_ingest_does_not_silence_the_files_rejected_in_the_same_run(
 
 
 @pytest.mark.parametrize(("settings", "expected"), [
-    ({}, 4),
+    ({}, 1),
     ({"STATWH_WAREHOUSE_URL": "postgresql+psycopg://statwh@db/statwh", "STATWH_MAX_PARALLEL_INGESTS": "2"}, 2),
 ])
-def test_the_nightly_dag_ingests_several_files_at_once(tmp_path, settings, expected):
+def test_the_nightly_dag_ingests_as_many_files_at_once_as_configured(tmp_path, settings, expected):
     """Parsed as the DAG processor parses it, with the settings of the environment."""
     code = ("import sys; from airflow.dag_processing.dagbag import DagBag; "
             "bag = DagBag(dag_folder=sys.argv[1]); "

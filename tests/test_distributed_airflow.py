@@ -295,6 +295,8 @@ def test_nightly_dag_on_celery_workers(tmp_path, redis_broker, airflow_metadata_
         "STATWH_LANDING_DIR": str(statwh_home / "landing"),
         "STATWH_ARCHIVE_DIR": str(statwh_home / "archive"),
         "STATWH_QUARANTINE_DIR": str(statwh_home / "quarantine"),
+        # the three sample files side by side (the default, 1, takes them in landing order)
+        "STATWH_MAX_PARALLEL_INGESTS": "3",
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
     })
@@ -396,8 +398,8 @@ def test_nightly_dag_on_celery_workers(tmp_path, redis_broker, airflow_metadata_
             assert ti.external_executor_id, f"{ti.task_id} did not go through Celery"
             assert ti.worker in worker_names.values(), f"{ti.task_id} ran on {ti.worker}, not on this run's workers"
 
-        # --- the files were ingested side by side (on PostgreSQL up to STATWH_MAX_PARALLEL_INGESTS,
-        # 4 by default; 2 workers x 2 slots here), their batches committed one after another
+        # --- the files were ingested side by side (STATWH_MAX_PARALLEL_INGESTS=3 on 2 workers x 2
+        # slots), their batches committed one after another
         ingests = [ti for ti in tis if ti.task_id == "ingest_file"]
         at_once = max(sum(1 for other in ingests if other.start_date < ti.end_date and ti.start_date < other.end_date)
                       for ti in ingests)
