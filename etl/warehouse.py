@@ -547,8 +547,8 @@ def lock_batches(conn: Connection, *, wait: bool = True) -> bool:
     transaction ends (PostgreSQL's transaction-level advisory lock; DuckDB has one writer).
     With ``wait=False``, take the lock only if it is free at once; returns whether it was taken.
 
-    Several Celery workers may ingest files at once: reading, parsing and the early part of
-    validation run side by side, but batches are written one after another. Their keys
+    Several Celery workers may ingest files at once (``STATWH_MAX_PARALLEL_INGESTS``): reading,
+    parsing and validating run side by side, but batches are written one after another. Their keys
     are then handed out in commit order, as the version ranking expects ("the latest
     version" is the one with the highest batch key), and a batch's rollups are computed
     from every figure committed before it, never beside another batch's refresh of the
