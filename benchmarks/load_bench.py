@@ -61,8 +61,8 @@ How to read the output: for every line, seconds, rows/s and the ratio of its row
 the bare baseline of that backend (1.00 = as fast as a bare COPY / Arrow insert). The
 verdict lines compare with the issue's targets: the loader (staging bulk path; the full
 load step is also judged) at least 0.7x the bare baseline; the whole ingest, and file ->
-staging, each against 0.4x. The breakdown lines say where the ingest's time goes. One-time costs are excluded:
-importing Great Expectations (~5 s) and building its context are paid in a warm-up on a
+staging, each against 0.4x. The breakdown lines say where the ingest's time goes.
+One-time costs are excluded: importing Great Expectations (~5 s) and building its context are paid in a warm-up on a
 small file first. Times are wall-clock from a single run, except bare and loader lines,
 which are the best of ``--repeat`` runs (default 3). ``--gx-detail`` also validates the
 prepared frame once per expectation and prints what each costs.
@@ -669,8 +669,8 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
             seconds, staged_after, parts = float("nan"), float("nan"), dict(WATCH.seconds)
             progress(f"PostgreSQL: whole ingest hit the statement timeout ({args.statement_timeout} s)")
         ingest = Line("whole ingest: ingest_file (read, parse, validate, load)", rows, seconds)
-        lines.append(ingest)
-        lines.append(file_to_staging(ingest.rows, staged_after))
+        staged = file_to_staging(ingest.rows, staged_after)
+        lines += [ingest, staged]
         progress(f"PostgreSQL: whole ingest {seconds:.2f} s")
         engine.dispose()
     finally:
@@ -689,10 +689,10 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
     if to_sql:
         notes.append(f"    to_sql takes {to_sql.seconds / bare.seconds:.1f}x as long as bare COPY; "
                      f"our loader is {to_sql.seconds / loader_line.seconds:.1f}x faster than to_sql")
-    staged = lines[-1]
-    notes.append(verdict("PostgreSQL", bare, loader_line, step, ingest, staged))
+    judged = verdict("PostgreSQL", bare, loader_line, step, ingest, staged)
+    notes.append(judged)
     print_section(f"PostgreSQL ({rows:,} rows)", lines, bare, notes)
-    return [verdict("PostgreSQL", bare, loader_line, step, ingest, staged)]
+    return [judged]
 
 
 # --------------------------------------------------------------------------- DuckDB
@@ -766,8 +766,8 @@ def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> lis
     progress("DuckDB: whole ingest (etl.pipeline.ingest_file)")
     seconds, staged_after, parts = whole_ingest(csv_path, engine, settings)
     ingest = Line("whole ingest: ingest_file (read, parse, validate, load)", rows, seconds)
-    lines.append(ingest)
-    lines.append(file_to_staging(ingest.rows, staged_after))
+    staged = file_to_staging(ingest.rows, staged_after)
+    lines += [ingest, staged]
     progress(f"DuckDB: whole ingest {seconds:.2f} s")
     engine.dispose()
 
@@ -777,10 +777,10 @@ def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> lis
         notes.append(f"      {label:<62} {sec:7.2f} s {100 * sec / step.seconds:5.1f}%")
     notes.append("    whole ingest, where the time goes:")
     notes += breakdown_lines(ingest.seconds, parts, rows)
-    staged = lines[-1]
-    notes.append(verdict("DuckDB", bare, loader_line, step, ingest, staged))
+    judged = verdict("DuckDB", bare, loader_line, step, ingest, staged)
+    notes.append(judged)
     print_section(f"DuckDB ({rows:,} rows)", lines, bare, notes)
-    return [verdict("DuckDB", bare, loader_line, step, ingest, staged)]
+    return [judged]
 
 
 # --------------------------------------------------------------------------- GX detail

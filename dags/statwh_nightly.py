@@ -6,10 +6,11 @@ Every night at 02:00 (Asia/Ho_Chi_Minh) this DAG
 1. **prepare_warehouse** — creates missing schema objects and merges the reference data;
 2. **list_new_files** — lists the CSV/XLSX files waiting in `STATWH_LANDING_DIR`;
 3. **ingest_file** (one mapped task per file; one at a time in landing order, or up to
-   `STATWH_MAX_PARALLEL_INGESTS` side by side, batches still written one after another) — validates the file with the Great
-   Expectations suites in `expectations/`; a bad file goes to quarantine with a report
-   naming sheet, row, column and rule, a good one is loaded in one transaction and its
-   rollups, year-to-date and plan-gap facts are recomputed; the file is archived;
+   `STATWH_MAX_PARALLEL_INGESTS` side by side, batches still written one after another) —
+   validates the file with the Great Expectations suites in `expectations/`; a bad file
+   goes to quarantine with a report naming sheet, row, column and rule, a good one is
+   loaded in one transaction and its rollups, year-to-date and plan-gap facts are
+   recomputed; the file is archived;
 4. **summarize_run** — counts loaded, rejected and already-seen files;
 5. **alert_stewards** — e-mails / posts (per `STATWH_ALERT_*`) the rejected files and
    warnings, once per open problem, even when another file's ingest failed; a failed task

@@ -260,12 +260,9 @@ class _ProcessedMeanwhile(Exception):
         self.known = known
 
 
-def _begin_batch(conn: Connection, sha256: str, *, wait: bool = True) -> int | None:
-    """Inside a batch's transaction: wait for the turn to write (:func:`lock_batches`), make
-    sure no batch has taken the same bytes meanwhile, and return the new batch key.
-    With ``wait=False``, None when another batch is being written."""
-    if not lock_batches(conn, wait=wait):
-        return None
+def _begin_batch(conn: Connection, sha256: str) -> int:
+    """Inside a batch's transaction that holds the turn to write (:func:`lock_batches`): make
+    sure no batch has taken the same bytes meanwhile, and return the new batch key."""
     known = _batch_with_checksum(conn, sha256)
     if known is not None:
         raise _ProcessedMeanwhile(known)
@@ -300,12 +297,11 @@ class _BatchTransaction:
         table, schema = _STAGING[prepared.kind]
         self._conn = self.engine.connect()
         self._transaction = self._conn.begin()
-        batch_key = _begin_batch(self._conn, prepared.sha256, wait=wait)
-        if batch_key is None:
+        if not lock_batches(self._conn, wait=wait):
             self._conn.close()
             self._conn = self._transaction = None
             return
-        self.batch_key = batch_key
+        self.batch_key = _begin_batch(self._conn, prepared.sha256)
         # assign: a shallow copy (copy-on-write), not a copy of a million rows
         data = arrow_table(prepared.frame.assign(batch_key=self.batch_key), schema)
         self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging-copy")
@@ -402,8 +398,8 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
             run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     kept_at = _kept_path(settings.quarantine_dir, prepared.sha256, prepared.path.name)
     with engine.begin() as conn:
+        lock_batches(conn)
         batch_key = _begin_batch(conn, prepared.sha256)
-        assert batch_key is not None
         recorded_at = recorded_at or utc_now()  # after the wait for the turn: in commit order
         _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run_id, recorded_at)
     report = {
@@ -436,6 +432,8 @@ def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, m
     from etl.quality import QualityRejection
 
     try:
+        # Leaving this block ends the batch's transaction, also when ingest_file opened it: a
+        # rejection below must not wait for the turn to write that this transaction holds.
         with batch or _BatchTransaction(engine) as transaction:
             return _load_batch(prepared, transaction, settings, move=move, run_id=run_id, recorded_at=recorded_at)
     except QualityRejection as rejection:  # the batch's transaction has been rolled back
