@@ -14,11 +14,15 @@ import datetime as dt
 import fcntl
 import hashlib
 import io
+import logging
 import re
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import pyarrow as pa
@@ -29,6 +33,8 @@ from sqlalchemy.pool import NullPool
 
 from etl.config import load_settings
 from etl.reference import Reference, load_reference
+
+log = logging.getLogger(__name__)
 
 FIRST_MONTH, LAST_MONTH = (2000, 1), (2040, 12)
 _MONTH_ABBR = [calendar.month_abbr[m] for m in range(13)]
@@ -42,14 +48,106 @@ def make_engine(url: str | None = None) -> Engine:
 
     DuckDB files are opened per transaction (no pool), so the file is not held
     locked between commands and a second process (an analyst, the CLI) can open it.
+    Each connection to a DuckDB file first takes this process's turn at the file
+    (:class:`EmbeddedFileTurn`): a second process waits for it instead of failing.
     """
     url = url or load_settings().warehouse_url
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "duckdb":
+        engine = sa.create_engine(url, poolclass=NullPool)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url, poolclass=NullPool)
+            sa.event.listen(engine, "do_connect", _connect_in_turn(EmbeddedFileTurn.of(parsed.database)))
+        return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+class EmbeddedFileTurn:
+    """One process at a time uses an embedded DuckDB file; the others wait for their turn.
+
+    DuckDB lets a single process open a file for writing and refuses every other process at
+    once ("Could not set lock on file"), readers included. Without turns, an analyst's
+    ``statwh batches`` during a nightly ingest failed with that error, and so did a second
+    Airflow task. The turn is an exclusive ``flock`` on ``<file>.writer.lock`` beside the file,
+    held while this process has the file open, or holds :func:`one_writer`. Within the process
+    it is counted, not locked again (flock would make a second open of the lock file wait for
+    the first), so connections opened inside a held turn, from any thread, pass straight in.
+    """
+
+    _turns: dict[str, EmbeddedFileTurn] = {}
+    _turns_guard = threading.Lock()
+
+    def __init__(self, database: str) -> None:
+        self.lock_path = f"{database}.writer.lock"
+        self._holders = 0
+        self._handle: IO[bytes] | None = None
+        self._guard = threading.Lock()
+
+    @classmethod
+    def of(cls, database: str) -> EmbeddedFileTurn:
+        """The one turn object of this process for the file ``database``."""
+        key = str(Path(database).resolve())
+        with cls._turns_guard:
+            return cls._turns.setdefault(key, cls(key))
+
+    def take(self) -> None:
+        """Wait until no other process uses the file (says so once if it has to wait)."""
+        with self._guard:
+            if self._holders == 0:
+                handle = open(self.lock_path, "a+b")
+                try:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        log.warning("waiting for another statwarehouse process to finish with %s "
+                                    "(DuckDB lets one process at a time open it)", self.lock_path.removesuffix(".writer.lock"))
+                        fcntl.flock(handle, fcntl.LOCK_EX)
+                except BaseException:
+                    handle.close()
+                    raise
+                self._handle = handle
+            self._holders += 1
+
+    def give_back(self) -> None:
+        with self._guard:
+            self._holders -= 1
+            if self._holders == 0 and self._handle is not None:
+                self._handle.close()  # closing the file releases the flock
+                self._handle = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.take()
+        try:
+            yield
+        finally:
+            self.give_back()
+
+
+def _connect_in_turn(turn: EmbeddedFileTurn):
+    """A ``do_connect`` hook: open the DuckDB file only in this process's turn, and give the
+    turn back when the connection is closed (or, if nobody closes it, collected)."""
+
+    def connect(dialect, connection_record, cargs, cparams):
+        turn.take()
+        try:
+            dbapi_connection = dialect.connect(*cargs, **cparams)
+        except BaseException:
+            turn.give_back()
+            raise
+        give_back_once = weakref.finalize(dbapi_connection, turn.give_back)
+        close = dbapi_connection.close
+
+        def close_then_give_back() -> None:
+            try:
+                close()
+            finally:
+                give_back_once()
+
+        dbapi_connection.close = close_then_give_back
+        return dbapi_connection
+
+    return connect
 
 
 def sql_files(sql_dir: Path | None = None, dialect: str | None = None) -> list[Path]:
@@ -525,20 +623,19 @@ BATCH_LOCK_KEY = int.from_bytes(b"statwh", "big")
 
 @contextlib.contextmanager
 def one_writer(engine: Engine) -> Iterator[None]:
-    """While the block runs, no other ingest writes to this embedded DuckDB file: an exclusive
-    lock (``flock``) on ``<file>.writer.lock`` beside it, which the others wait for.
+    """While the block runs, no other process uses this embedded DuckDB file: the block holds
+    this process's turn at it (:class:`EmbeddedFileTurn`), which the others wait for.
 
-    DuckDB lets one process at a time open a file for writing and refuses the others at
-    once, so two ingests started side by side (Airflow tasks, or the CLI during a nightly
-    run) must take turns as a whole. PostgreSQL needs none of this: its batches take turns
-    inside the database (:func:`lock_batches`), and the rest of an ingest runs side by side.
+    An ingest takes it as a whole, not per transaction, so that another ingest (an Airflow
+    task beside it, or the CLI during a nightly run) cannot slip in between its transactions.
+    PostgreSQL needs none of this: its batches take turns inside the database
+    (:func:`lock_batches`), and the rest of an ingest runs side by side.
     """
     database = engine.url.database if engine.dialect.name == "duckdb" else None
     if not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.writer.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the process ends
+    with EmbeddedFileTurn.of(database).held():
         yield
 
 

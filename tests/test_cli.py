@@ -106,6 +106,71 @@ def _waiting_for_flock(pid: int) -> bool:
                for line in Path("/proc/locks").read_text().splitlines())
 
 
+def _wait_until_blocked_on_flock(process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 120
+    while not _waiting_for_flock(process.pid):
+        assert process.poll() is None, f"{what} did not wait: {process.communicate()}"
+        assert time.monotonic() < deadline, f"{what} neither waited nor finished"
+        time.sleep(0.1)
+
+
+def test_a_query_waits_while_another_process_has_the_embedded_warehouse_open(statwh_home):
+    """DuckDB refuses a second process outright, readers too: ``statwh batches`` run while an
+    ingest had the file open used to die with "Could not set lock on file". Now it says it is
+    waiting, waits, and answers once the other process closes the file."""
+    from etl.warehouse import make_engine, prepare_warehouse
+
+    engine = make_engine(f"duckdb:///{statwh_home / 'statwh.duckdb'}")
+    prepare_warehouse(engine)
+    env = {**os.environ, "STATWH_HOME": str(statwh_home)}
+    with engine.connect() as busy:                               # e.g. an ingest mid-batch
+        busy.exec_driver_sql("SELECT count(*) FROM dw.fct_monthly_figure_version").scalar_one()
+        query = subprocess.Popen([str(REPO / ".venv" / "bin" / "statwh"), "batches"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_until_blocked_on_flock(query, "the query")
+    out, err = query.communicate(timeout=300)
+    assert query.returncode == 0, err
+    assert "(no rows)" in out
+    assert "waiting for another statwarehouse process to finish with" in err and "Could not set lock" not in err
+
+
+def test_connections_inside_a_held_turn_pass_and_the_turn_is_given_back(statwh_home):
+    """Within one process the turn is counted: connections from two threads inside an ingest's
+    turn do not wait for it, and once every connection is closed, or dropped unclosed, another
+    process can take the file at once."""
+    import gc
+    import threading
+
+    from etl.warehouse import make_engine, one_writer, prepare_warehouse
+
+    database = statwh_home / "statwh.duckdb"
+    engine = make_engine(f"duckdb:///{database}")
+    prepare_warehouse(engine)
+    probe = [sys.executable, "-c", "import fcntl, sys; fcntl.flock(open(sys.argv[1], 'a+b'), "
+             "fcntl.LOCK_EX | fcntl.LOCK_NB)", f"{database}.writer.lock"]
+
+    def count_months(results: list) -> None:
+        with engine.connect() as conn:
+            results.append(conn.exec_driver_sql("SELECT count(*) FROM dw.dim_month").scalar_one())
+
+    results: list[int] = []
+    with one_writer(engine):
+        threads = [threading.Thread(target=count_months, args=(results,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(results) == 2 and results[0] > 0, "a connection inside the held turn waited for it"
+        assert subprocess.run(probe).returncode != 0, "another process got the file during the turn"
+    assert subprocess.run(probe).returncode == 0, "the turn was not given back"
+
+    dropped = engine.raw_connection()                            # never closed, only dropped
+    assert subprocess.run(probe).returncode != 0
+    del dropped
+    gc.collect()
+    assert subprocess.run(probe).returncode == 0, "a dropped connection kept the turn"
+
+
 def test_an_ingest_waits_while_another_writes_the_embedded_warehouse(statwh_home):
     """DuckDB lets one process write a file at a time and refuses the others outright: an
     ingest (CLI, or an Airflow task beside another) waits for the one already writing."""
@@ -118,11 +183,7 @@ def test_an_ingest_waits_while_another_writes_the_embedded_warehouse(statwh_home
     with one_writer(engine):                                     # another ingest is writing
         waiting = subprocess.Popen([str(REPO / ".venv" / "bin" / "statwh"), "ingest", monthly], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while not _waiting_for_flock(waiting.pid):
-            assert waiting.poll() is None, f"did not wait: {waiting.communicate()}"
-            assert time.monotonic() < deadline, "the ingest neither waited nor finished"
-            time.sleep(0.1)
+        _wait_until_blocked_on_flock(waiting, "the ingest")
     out, err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, err
     assert "1 files: 1 loaded" in out
