@@ -505,7 +505,7 @@ def load_history(wh: Warehouse, files: dict[int, list[tuple[Path, dt.datetime]]]
 def replicate(source: Warehouse, target: Warehouse) -> None:
     """Copy every dw table of a DuckDB warehouse (built through ingest_file) into a PostgreSQL
     one with the same schema, and set the sequences: the same state, row for row."""
-    from etl.warehouse import _column_types, bulk_insert
+    from etl.warehouse import bulk_insert, column_types
 
     with source.engine.connect() as src, target.engine.begin() as dst:
         tables = [r[0] for r in src.exec_driver_sql(
@@ -513,7 +513,7 @@ def replicate(source: Warehouse, target: Warehouse) -> None:
             "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall() if r[0] != "meta_schema_version"]
         raw = src.connection.driver_connection
         for table in tables:
-            columns = list(_column_types(dst, f"dw.{table}"))
+            columns = list(column_types(dst, f"dw.{table}"))
             result = raw.execute(f"SELECT {', '.join(columns)} FROM dw.{table}")
             data = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
             dst.exec_driver_sql(f"DELETE FROM dw.{table}")

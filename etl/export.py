@@ -71,17 +71,13 @@ def _arrow_type(sql_type: str) -> pa.DataType:
 
 
 def view_columns(conn, view: str) -> list[tuple[str, str]]:
-    import sqlalchemy as sa
+    """(name, SQL type) of each column of ``view``, in order; LookupError if there is no such view."""
+    from etl.warehouse import column_types
 
-    schema, name = view.split(".")
-    rows = conn.execute(
-        sa.text("SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"),
-        {"s": schema, "t": name},
-    ).fetchall()
-    if not rows:
+    columns = list(column_types(conn, view).items())
+    if not columns:
         raise LookupError(f"{view} is not in the warehouse")
-    return [(r[0], str(r[1])) for r in rows]
+    return columns
 
 
 def export_schema(view: str, columns: list[tuple[str, str]], dictionary, exported_at: dt.datetime,

@@ -173,7 +173,7 @@ def schema_checksum(files: list[Path]) -> str:
 
 def _applied_checksum(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        if not _column_types(conn, "dw.meta_schema_version"):
+        if not column_types(conn, "dw.meta_schema_version"):
             return None
         return conn.exec_driver_sql(
             "SELECT ddl_sha256 FROM dw.meta_schema_version ORDER BY applied_at DESC, ddl_sha256 LIMIT 1"
@@ -511,9 +511,10 @@ def refresh_statistics(conn: Connection, *tables: str) -> None:
             conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _column_types(conn: Connection, relation: str) -> dict[str, str]:
-    """Column name -> SQL type name, from information_schema (portable; SQLAlchemy's
-    inspector does not work on DuckDB through duckdb-engine 0.17)."""
+def column_types(conn: Connection, relation: str) -> dict[str, str]:
+    """Column name -> SQL type name (lower case), in the relation's column order, from
+    information_schema (portable; SQLAlchemy's inspector does not work on DuckDB through
+    duckdb-engine 0.17). Empty if there is no such table or view."""
     schema, name = relation.split(".")
     rows = conn.execute(
         sa.text("SELECT column_name, data_type FROM information_schema.columns "
@@ -552,7 +553,7 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
     """
     written = {}
     for fact, definition, keys in ROLLUP_FACTS:
-        columns = {c: t for c, t in _column_types(conn, fact).items() if c not in _LINEAGE}
+        columns = {c: t for c, t in column_types(conn, fact).items() if c not in _LINEAGE}
         listed = ", ".join(columns)
         same = _same_row(columns, keys)
         params = {"batch_key": batch_key, "computed_at": computed_at}
