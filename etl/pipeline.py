@@ -297,7 +297,7 @@ class _BatchTransaction:
         table, schema = _STAGING[prepared.kind]
         self._conn = self.engine.connect()
         self._transaction = self._conn.begin()
-        if not lock_batches(self._conn, wait=wait):
+        if not lock_batches(self._conn, f"ingest {prepared.path.name}", wait=wait):
             self._conn.close()
             self._conn = self._transaction = None
             return
@@ -398,7 +398,7 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
             run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
     kept_at = _kept_path(settings.quarantine_dir, prepared.sha256, prepared.path.name)
     with engine.begin() as conn:
-        lock_batches(conn)
+        lock_batches(conn, f"reject {prepared.path.name}")
         batch_key = _begin_batch(conn, prepared.sha256)
         recorded_at = recorded_at or utc_now()  # after the wait for the turn: in commit order
         _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run_id, recorded_at)

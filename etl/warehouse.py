@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import io
 import logging
+import os
 import re
 import threading
 import uuid
@@ -59,7 +60,17 @@ def make_engine(url: str | None = None) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             sa.event.listen(engine, "do_connect", _connect_in_turn(EmbeddedFileTurn.of(parsed.database)))
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # Named for the DBA: pg_stat_activity then shows which task or command each connection serves.
+    connect_args = {} if "application_name" in parsed.query else {"application_name": application_name()}
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def application_name() -> str:
+    """How our PostgreSQL sessions are named in ``pg_stat_activity``: ``statwh``, and in an
+    Airflow task the DAG and task (Airflow exports them to the task's environment), e.g.
+    ``statwh statwh_nightly.ingest_file``. A batch adds what it writes (:func:`lock_batches`)."""
+    dag, task = os.environ.get("AIRFLOW_CTX_DAG_ID"), os.environ.get("AIRFLOW_CTX_TASK_ID")
+    return f"statwh {dag}.{task}" if dag and task else "statwh"
 
 
 class EmbeddedFileTurn:
@@ -595,7 +606,7 @@ def rebuild_rollups(engine: Engine) -> dict[str, int]:
     right stay untouched and only wrong or missing ones are replaced.
     """
     with engine.begin() as conn:
-        lock_batches(conn)
+        lock_batches(conn, "rebuild rollups")
         computed_at = utc_now()  # after the wait: no batch committed later may be stamped earlier
         batch_key = next_batch_key(conn)
         conn.execute(
@@ -640,10 +651,14 @@ def one_writer(engine: Engine) -> Iterator[None]:
         yield
 
 
-def lock_batches(conn: Connection, *, wait: bool = True) -> bool:
+def lock_batches(conn: Connection, batch: str, *, wait: bool = True) -> bool:
     """Wait until no other batch is being written, and keep the others out until this
     transaction ends (PostgreSQL's transaction-level advisory lock; DuckDB has one writer).
     With ``wait=False``, take the lock only if it is free at once; returns whether it was taken.
+
+    ``batch`` says what the batch writes (``ingest <file>``, ``rebuild rollups``): until the
+    transaction ends the session's application_name carries it, so a DBA looking at
+    ``pg_stat_activity`` or ``pg_locks`` sees which file holds the turn and which wait.
 
     Several Celery workers may ingest files at once (``STATWH_MAX_PARALLEL_INGESTS``): reading,
     parsing and validating run side by side, but batches are written one after another. Their keys
@@ -653,6 +668,8 @@ def lock_batches(conn: Connection, *, wait: bool = True) -> bool:
     same keys (which would leave two current rows)."""
     if conn.dialect.name != "postgresql":
         return True
+    conn.execute(sa.text("SELECT set_config('application_name', current_setting('application_name') || ' ' || :batch, "
+                         "true)"), {"batch": batch})
     if wait:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import threading
 import time
@@ -19,8 +20,9 @@ import etl.pipeline
 
 from etl.pipeline import ingest_file, ingest_paths, run_landing
 from etl.queries import annual_rollup, plan_gap
-from etl.warehouse import WAREHOUSE_TABLES, lock_batches, prepare_warehouse, rebuild_rollups, table_contents
-from tests.conftest import SAMPLE_DIR, refuse_inserts, write_csv
+from etl.warehouse import (WAREHOUSE_TABLES, lock_batches, make_engine, prepare_warehouse, rebuild_rollups,
+                           table_contents)
+from tests.conftest import REPO, SAMPLE_DIR, refuse_inserts, write_csv
 
 HEADER = "region_code;indicator_code;period;value;unit;status\n"
 DATA_TABLES = tuple(t for t in WAREHOUSE_TABLES if not t.startswith("dw.audit"))
@@ -389,12 +391,32 @@ def test_a_file_is_validated_while_another_batch_is_being_written_and_waits_only
     monthly = next(p for p in sample_in_landing if p.name.startswith("74_"))
     with engine.connect() as other_batch, ThreadPoolExecutor(1) as pool:
         with other_batch.begin():
-            lock_batches(other_batch)                       # another worker's batch is being written
+            lock_batches(other_batch, "ingest other.csv")   # another worker's batch is being written
             ingest = pool.submit(ingest_file, monthly, engine)
             assert validated.wait(timeout=60), "validation waited for the other batch"
             time.sleep(0.5)
             assert not ingest.done()                         # ... but writing waits for its turn
+            # what a DBA sees: which file holds the turn, which waits for it
+            # what a DBA sees, with the README's query: which file holds the turn, which waits
+            readme = (REPO / "README.md").read_text(encoding="utf-8")
+            (dba_query,) = re.findall(r"```postgresql\n(.*?)```", readme, re.DOTALL)
+            with engine.connect() as dba:
+                sessions = dba.execute(sa.text(dba_query)).fetchall()
+            assert [(s.application_name, s.granted) for s in sessions] == [
+                ("statwh ingest other.csv", True), (f"statwh ingest {monthly.name}", False)]
         assert ingest.result(timeout=120).status == "loaded"
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_postgresql_sessions_are_named_for_the_airflow_task_unless_the_url_names_them(warehouse_url, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "statwh_nightly")
+    monkeypatch.setenv("AIRFLOW_CTX_TASK_ID", "ingest_file")
+    named_by_url = warehouse_url + ("&" if "?" in warehouse_url else "?") + "application_name=by_the_operator"
+    for url, expected in ((warehouse_url, "statwh statwh_nightly.ingest_file"), (named_by_url, "by_the_operator")):
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW application_name").scalar_one() == expected
+        engine.dispose()
 
 
 def _published_74_retail_2021_12() -> float:
