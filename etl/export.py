@@ -204,10 +204,9 @@ def _csv_value(value: object, decimal_mark: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (float, decimal.Decimal)):
-        text = repr(float(value))
-        if text.endswith(".0"):
-            text = text[:-2]
-        return text.replace(".", decimal_mark)
+        from etl.queries import plain_decimal_text  # loaded once; not with the CLI
+
+        return plain_decimal_text(float(value), decimal_mark)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     return str(value)

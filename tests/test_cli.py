@@ -64,6 +64,25 @@ def test_rollup_csv(loaded_home):
     assert rows["WIND_MW"]["is_complete"] == "True"
 
 
+# Bình Dương 2021 as the seed report publishes it; summed from monthly figures in floating
+# point these came out as 1730.8999999999999, 13999.999999999996, 31499.999999999996 and
+# 24690.000000000004 in CSV and JSON before numbers were written without float noise.
+PUBLISHED_74_2021 = {"BOTT_REVENUE": "1730.9", "ELEC_SOLD": "14000", "EXPORT": "31500", "IMPORT": "24690",
+                     "RETAIL": "231578"}
+
+
+def test_csv_and_json_carry_the_published_figures_without_float_noise(loaded_home):
+    as_csv = statwh("rollup", "--year", "2021", "--region", "74", "--format", "csv", env_home=loaded_home)
+    annual = {r["indicator_code"]: r["annual_value"] for r in csv.DictReader(io.StringIO(as_csv.stdout))}
+    assert {code: annual[code] for code in PUBLISHED_74_2021} == PUBLISHED_74_2021
+    as_json = statwh("rollup", "--year", "2021", "--region", "74", "--format", "json", env_home=loaded_home)
+    records = json.loads(as_json.stdout)
+    annual = {r["indicator_code"]: r["annual_value"] for r in records}
+    assert {code: annual[code] for code in PUBLISHED_74_2021} == {c: float(v) for c, v in PUBLISHED_74_2021.items()}
+    floats = [v for r in records for v in r.values() if isinstance(v, float)]
+    assert floats and all(v == float(f"{v:.12g}") for v in floats)   # no digits beyond the 12th
+
+
 def test_ingest_exits_non_zero_and_prints_where_the_problems_are(statwh_home, tmp_path):
     bad = write_csv(tmp_path, "bd_2021-12.csv", "region_code;indicator_code;period;value;unit;status\n"
                     "74;RETAIL;2021-12;21.000,5;tỷ đồng;official\n74;EXPORT;2021-12;ba nghìn;triệu USD;official\n")
