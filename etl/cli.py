@@ -34,8 +34,11 @@ def _engine_and_settings():
 
 
 def _progress(index: int, total: int, result) -> None:
+    from etl.pipeline import count_of
+
     detail = {
-        "loaded": f"{result.rows_new_version} new or changed, {result.rows_unchanged} unchanged",
+        "loaded": f"{result.rows_new_version} new or changed, {result.rows_unchanged} unchanged"
+                  + (f", {count_of(len(result.problems), 'warning')}" if result.problems else ""),
         "rejected": f"{len(result.problems)} problems -> {result.kept_at}",
         "duplicate": f"already processed as batch {result.batch_key} ({result.duplicate_of_status})",
     }[result.status]

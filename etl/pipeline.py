@@ -579,10 +579,24 @@ class RunSummary:
         for r in self.refused:
             when = "rejected" if r.status == "rejected" else f"rejected earlier (batch {r.batch_key})"
             lines.append(f"  {when}: {r.file} -> {r.kept_at} (report: {r.kept_at}.report.json)")
-            lines += [f"    {Problem(**p).describe()}" for p in r.problems[:10]]
-            if len(r.problems) > 10:
-                lines.append(f"    … and {len(r.problems) - 10} more problems")
+            lines += _first_problems(r.problems, "problems")
+        for r in self.results:  # a steward should read these now, not find them later in `batches`
+            if r.status == "loaded" and r.problems:
+                lines.append(f"  loaded with {count_of(len(r.problems), 'warning')}: {r.file} (batch {r.batch_key})")
+                lines += _first_problems(r.problems, "warnings")
         return "\n".join(lines)
+
+
+def count_of(number: int, noun: str) -> str:
+    """``1 warning``, ``2 warnings``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _first_problems(problems: list[dict], noun: str, shown: int = 10) -> list[str]:
+    lines = [f"    {Problem(**p).describe()}" for p in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"    … and {len(problems) - shown} more {noun}")
+    return lines
 
 
 def ingest_paths(

@@ -95,6 +95,19 @@ def test_ingest_exits_non_zero_and_prints_where_the_problems_are(statwh_home, tm
     assert "nanobind" not in done.stderr + again.stderr
 
 
+def test_ingest_shows_the_warnings_of_a_file_it_loaded(statwh_home, tmp_path):
+    """A file that loads with warnings says so at once, naming them; before, the steward saw
+    'loaded' and found the warnings only as a count in `statwh batches`."""
+    unbalanced = write_csv(tmp_path, "bd_2024-05.csv", "region_code;indicator_code;period;value;unit;status\n"
+                           "74;EXPORT;2024-05;100,0;triệu USD;official\n74;IMPORT;2024-05;80,0;triệu USD;official\n"
+                           "74;TRADE_BALANCE;2024-05;50,0;triệu USD;official\n")
+    done = statwh("ingest", str(unbalanced), env_home=statwh_home)
+    assert done.returncode == 0, done.stderr
+    assert "1 files: 1 loaded" in done.stdout and "loaded with 1 warning: bd_2024-05.csv" in done.stdout
+    assert "differs from exports minus imports" in done.stdout and "[trade_balance_is_exports_minus_imports]" in done.stdout
+    assert "loaded (3 new or changed, 0 unchanged, 1 warning)" in done.stderr
+
+
 def test_run_takes_the_landing_folder(statwh_home):
     for path in SAMPLE_DIR.iterdir():
         (statwh_home / "landing" / path.name).write_bytes(path.read_bytes())
