@@ -77,6 +77,22 @@ BAD_FILES = {
 }
 
 
+def test_a_number_format_given_on_the_command_line_must_agree_with_the_files_own(engine, landing):
+    """``--number-format en`` on a file that declares ``vi`` used to win silently: 1.500 was
+    stored as 1.5. Two declarations that disagree are refused; agreeing ones load."""
+    declared_vi = "# number_format: vi\n" + HEADER + "74;RETAIL;2021-01;1.500;tỷ đồng;official\n"
+    refused = ingest_file(write_csv(landing, "declared_vi.csv", declared_vi), engine, number_format="en")
+    assert refused.status == "rejected"
+    assert [(p["row"], p["rule"]) for p in refused.problems if p["rule"] == "number_format_declared"] == [
+        (None, "number_format_declared")]
+    assert "--number-format en" in refused.problems[0]["message"]
+    agreeing = declared_vi.replace("2021-01", "2021-02")
+    loaded = ingest_file(write_csv(landing, "declared_vi_too.csv", agreeing), engine, number_format="vi")
+    assert loaded.status == "loaded"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT value_reported FROM dw.fct_monthly_figure_version")).scalars().all() == [1500]
+
+
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_a_bad_file_is_rejected_with_where_and_why_and_nothing_is_loaded(engine, statwh_home, landing, name):
     content, expected = BAD_FILES[name]
