@@ -462,8 +462,9 @@ def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings
         new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
         revisions = large_revisions(conn, batch_key, prepared)
         prepared.problems += revisions
-        prepared.check_results.append(CheckResult("revision_policy", "revision_exceeds_threshold", "warning",
-                                                  not revisions, new_versions, len(revisions)))
+        for rule in ("revision_exceeds_threshold", "estimate_replaces_official"):
+            found = sum(p.rule == rule for p in revisions)
+            prepared.check_results.append(CheckResult("revision_policy", rule, "warning", not found, new_versions, found))
         prepared.problems += run_statistical_checks(conn, batch_key, prepared)  # and records its checks
     else:
         conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
@@ -487,18 +488,21 @@ def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings
 
 _REVISED_BY_BATCH = """
 WITH versions_of_the_figures AS (  -- only the figures this batch wrote, so history length does not count
-    SELECT v.batch_key, v.indicator_key, v.source_row, v.value_reported, v.value,
-           LAG(v.value) OVER (PARTITION BY v.region_key, v.indicator_key, v.month_key
-                              ORDER BY v.batch_key) AS previous_value
+    SELECT v.batch_key, v.indicator_key, v.source_row, v.value_reported, v.value, v.status,
+           LAG(v.value) OVER earlier AS previous_value,
+           LAG(v.status) OVER earlier AS previous_status
     FROM dw.fct_monthly_figure_version AS v
     WHERE (v.region_key, v.indicator_key, v.month_key) IN (
             SELECT region_key, indicator_key, month_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key)
       AND v.batch_key <= :batch_key
+    WINDOW earlier AS (PARTITION BY v.region_key, v.indicator_key, v.month_key ORDER BY v.batch_key)
 )
-SELECT i.indicator_code, f.source_row, f.value_reported, f.value, f.previous_value
+SELECT i.indicator_code, f.source_row, f.value_reported, f.value, f.previous_value,
+       f.status = 'estimate' AND f.previous_status = 'official' AS estimate_replaces_official
 FROM versions_of_the_figures AS f
 JOIN dw.dim_indicator AS i ON i.indicator_key = f.indicator_key
-WHERE f.batch_key = :batch_key AND f.value <> f.previous_value
+WHERE f.batch_key = :batch_key
+  AND (f.value <> f.previous_value OR (f.status = 'estimate' AND f.previous_status = 'official'))
 ORDER BY f.source_row
 """
 
@@ -517,20 +521,29 @@ def load_revision_policy(path: Path | None = None) -> tuple[float, dict[str, flo
 
 
 def large_revisions(conn: Connection, batch_key: int, prepared: PreparedSubmission) -> list[Problem]:
-    """Warnings for figures this batch revised by more than the policy allows."""
+    """Warnings for figures this batch revised by more than the policy allows, and for
+    estimates that replace an official figure (an old estimate re-sent after the official
+    report, most likely: it becomes the current figure, as the latest version does, but a
+    steward should know, whatever the size of the change)."""
     default, per_indicator = load_revision_policy()
     problems = []
-    for code, row, reported, value, previous in conn.execute(sa.text(_REVISED_BY_BATCH), {"batch_key": batch_key}):
+    revised = conn.execute(sa.text(_REVISED_BY_BATCH), {"batch_key": batch_key})
+    for code, row, reported, value, previous, estimate_replaces_official in revised:
+        where = (prepared.path.name, prepared.sheet, int(row), "value", f"{reported:g}")
         change = (value - previous) / abs(previous) * 100 if previous else float("inf")
         limit = per_indicator.get(code, default)
-        if abs(change) > limit:
+        if value != previous and abs(change) > limit:
             problems.append(Problem(
-                prepared.path.name, prepared.sheet, int(row), "value", f"{reported:g}",
-                "revision_exceeds_threshold",
+                *where, "revision_exceeds_threshold",
                 f"{code} revised by {change:+.2f}% (from {previous:g} to {value:g}); the policy allows ±{limit:g}%",
                 "warning"))
+        if estimate_replaces_official:
+            problems.append(Problem(
+                *where, "estimate_replaces_official",
+                f"{code}: this estimate ({value:g}) replaces the official figure ({previous:g}) as the current one; "
+                "if the estimate was re-sent by mistake, send the official figure again", "warning"))
     if problems:
-        log.warning("%s: %d revisions beyond the policy", prepared.path.name, len(problems))
+        log.warning("%s: %d revisions to look at", prepared.path.name, len(problems))
     return problems
 
 

@@ -119,6 +119,29 @@ def test_a_revision_beyond_the_policy_warns_and_still_loads(engine, landing, sam
     assert [tuple(r) for r in stored] == [("revision_exceeds_threshold", "warning")]
 
 
+def test_an_estimate_replacing_an_official_figure_warns_however_small_the_change(engine, landing, sample_in_landing):
+    """The sample's December exports are official; an estimate for the same month sent later
+    (0,1 % off: far within the 5 % revision policy) becomes current as the latest version does,
+    and the steward is told. An official figure replacing an estimate is the normal course."""
+    ingest_paths(sample_in_landing, engine)
+    official = float(_current(engine, "EXPORT", 202112))
+    estimate = f"{official * 1.001:.1f}".replace(".", ",")
+    result = ingest_file(write_csv(landing, "late_estimate.csv", HEADER + f"74;EXPORT;2021-12;{estimate};triệu USD;"
+                                   "estimate;SCT-BD\n"), engine)
+    assert result.status == "loaded" and result.rows_new_version == 1
+    assert [(p["row"], p["rule"], p["severity"]) for p in result.problems] == [
+        (2, "estimate_replaces_official", "warning")]
+    with engine.connect() as conn:
+        checks = dict(conn.execute(sa.text(
+            "SELECT c.rule, c.success FROM dw.audit_check_result AS c JOIN dw.audit_load_batch AS b "
+            "ON b.batch_key = c.batch_key WHERE b.file_name = 'late_estimate.csv' AND c.suite_name = 'revision_policy'"
+        )).fetchall())
+    assert checks == {"revision_exceeds_threshold": True, "estimate_replaces_official": False}
+    official_again = ingest_file(write_csv(landing, "official_again.csv", HEADER + f"74;EXPORT;2021-12;"
+                                           f"{official:.1f}".replace(".", ",") + ";triệu USD;official;SCT-BD\n"), engine)
+    assert official_again.status == "loaded" and official_again.problems == []
+
+
 def _current(engine, indicator, month_key) -> str:
     with engine.connect() as conn:
         value = conn.execute(sa.text(
