@@ -22,6 +22,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
+import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -156,6 +158,26 @@ def _as_written(row: dict[str, object]) -> Decimal:
     return (row["value"] * factor).normalize()  # type: ignore[operator]
 
 
+#: the time written into the sample workbook, instead of the time it was written
+_SAMPLE_WRITTEN = (2022, 1, 15, 0, 0, 0)
+
+
+def _save_reproducibly(workbook, path: Path) -> None:
+    """Save ``workbook`` with the same bytes every time: openpyxl stamps the save time into
+    docProps/core.xml and every zip entry, so each ``statwh sample`` made a file the warehouse
+    had not seen (by checksum) and a run loaded it again as a new batch."""
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    stamp = "%04d-%02d-%02dT%02d:%02d:%02dZ" % _SAMPLE_WRITTEN
+    with zipfile.ZipFile(buffer) as saved, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for entry in saved.infolist():
+            data = saved.read(entry.filename)
+            if entry.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
+            out.writestr(zipfile.ZipInfo(entry.filename, date_time=_SAMPLE_WRITTEN), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
+
+
 def write_sample(out_dir: Path = SAMPLE_DIR) -> list[Path]:
     """Write the three sample files into ``out_dir``; returns their paths."""
     import openpyxl
@@ -183,7 +205,7 @@ def write_sample(out_dir: Path = SAMPLE_DIR) -> list[Path]:
         sheet.append([r["region_code"], r["indicator_code"], r["period"],
                       int(value) if value == value.to_integral_value() else float(value),
                       r["unit"], r["status"], "SCT-BT", None])
-    workbook.save(bt)
+    _save_reproducibly(workbook, bt)
 
     plans = out_dir / "plan_targets_2021-2022.csv"
     buffer = io.StringIO()
