@@ -15,12 +15,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from etl.config import load_settings
+
+T = TypeVar("T")
 
 
 def _engine_and_settings():
@@ -80,7 +86,7 @@ def cmd_plan_gap(args) -> int:
     from etl.queries import plan_gap, render_plan_gap
 
     engine, _ = _engine_and_settings()
-    print(render_plan_gap(plan_gap(engine, args.year, args.region, _as_of(args)), args.format, args.numbers))
+    print(render_plan_gap(plan_gap(engine, args.year, args.region, args.as_of), args.format, args.numbers))
     return 0
 
 
@@ -88,14 +94,8 @@ def cmd_rollup(args) -> int:
     from etl.queries import annual_rollup, render_rollup
 
     engine, _ = _engine_and_settings()
-    print(render_rollup(annual_rollup(engine, args.year, args.region, _as_of(args)), args.format, args.numbers))
+    print(render_rollup(annual_rollup(engine, args.year, args.region, args.as_of), args.format, args.numbers))
     return 0
-
-
-def _as_of(args):
-    from etl.queries import as_of_instant
-
-    return as_of_instant(args.as_of) if args.as_of else None
 
 
 def cmd_revisions(args) -> int:
@@ -114,24 +114,57 @@ def cmd_batches(args) -> int:
     return 0
 
 
-def _year_month(text: str) -> str:
-    """An argument written YYYY-MM with a real month; refused before any work is done."""
-    from etl.completeness import year_month
+# --------------------------------------------------------------------------- argument types
+# Each option's value is checked by argparse (``type=``), so a mistyped value stops the command
+# with "error: argument --x: ..." and exit code 2 before it opens the warehouse or writes
+# anything, instead of a traceback from deep inside (or a silently empty answer).
 
+
+def _read_as(read: Callable[[str], T], text: str) -> T:
+    """``read(text)``, its ValueError (whose message says how to write the value) made argparse's."""
     try:
-        year_month(text)
+        return read(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _year_month(text: str) -> str:
+    """An argument written YYYY-MM with a real month."""
+    from etl.completeness import year_month
+
+    _read_as(year_month, text)
     return text.strip()
+
+
+def _instant(text: str) -> dt.datetime:
+    """An ``--as-of`` date or date-time, as the UTC instant it means (:func:`etl.queries.as_of_instant`)."""
+    from etl.queries import as_of_instant
+
+    return _read_as(as_of_instant, text)
+
+
+def year_argument(text: str) -> int:
+    """A ``--year`` written with four digits: ``--year 21`` would otherwise ask for the year 21 and
+    show an empty table."""
+    if not re.fullmatch(r"\d{4}", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r}: write the year with four digits, e.g. 2021")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    """How many items to show: a whole number, 1 or more."""
+    if not re.fullmatch(r"\d+", text.strip()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: write how many as a whole number, 1 or more, e.g. 20")
+    return int(text)
 
 
 def cmd_completeness(args) -> int:
     from etl.completeness import assess_reporting, completeness_summary
-    from etl.queries import as_of_instant, format_number, render
+    from etl.queries import format_number, render
     from etl.warehouse import utc_now
 
     engine, _ = _engine_and_settings()
-    assess_reporting(engine, as_of_instant(args.as_of) if args.as_of else utc_now())
+    assess_reporting(engine, args.as_of or utc_now())
     month_key = int(args.month.replace("-", "")) if args.month else None
     pct = lambda v, conv: format_number(v, 1, conv) + "%" if v is not None else "—"  # noqa: E731
     table = (("department", "department_code", None), ("month", "month_key", None), ("expected", "expected", None),
@@ -203,30 +236,32 @@ def build_parser() -> argparse.ArgumentParser:
         ("rollup", cmd_rollup, "annual rollups and growth"),
     ):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--year", type=year_argument, required=True)
         p.add_argument("--region", help="GSO region code, e.g. 74")
         p.add_argument("--format", choices=("table", "csv", "json"), default="table")
         p.add_argument("--numbers", choices=("vi", "en"), default="vi",
                        help="number convention of the table (default vi: 231.578,5)")
-        p.add_argument("--as-of", metavar="DATE",
+        p.add_argument("--as-of", type=_instant, metavar="DATE",
                        help="answer with what the warehouse knew then: a date (end of that day, "
                             "Vietnam time) or an ISO date-time")
         p.set_defaults(func=func)
 
     revisions = sub.add_parser("revisions", help="how much first reports were revised")
-    revisions.add_argument("--year", type=int)
+    revisions.add_argument("--year", type=year_argument)
     revisions.add_argument("--format", choices=("table", "csv", "json"), default="table")
     revisions.add_argument("--numbers", choices=("vi", "en"), default="vi")
     revisions.set_defaults(func=cmd_revisions)
 
     batches = sub.add_parser("batches", help="the files processed most recently")
-    batches.add_argument("--last", type=int, default=20)
+    batches.add_argument("--last", type=_count, default=20, metavar="N", help="how many (default 20)")
     batches.add_argument("--format", choices=("table", "csv", "json"), default="table")
     batches.set_defaults(func=cmd_batches)
 
     completeness = sub.add_parser("completeness", help="reports expected, received, on time, late, missing")
     completeness.add_argument("--month", type=_year_month, help="YYYY-MM (default: the last 13 months)")
-    completeness.add_argument("--as-of", help="assess as of this date or date-time (default: now)")
+    completeness.add_argument("--as-of", type=_instant, metavar="DATE",
+                              help="assess as of this date (end of that day, Vietnam time) or ISO date-time "
+                                   "(default: now)")
     completeness.add_argument("--format", choices=("table", "csv", "json"), default="table")
     completeness.set_defaults(func=cmd_completeness)
 

@@ -225,13 +225,31 @@ def written_half_units(values: np.ndarray) -> np.ndarray:
     return half
 
 
+def _identity_terms(check: dict) -> list[str]:
+    """The indicators of an identity check, its result first."""
+    return [check["result"]] + ([check["minuend"], check["subtrahend"]] if check["type"] == "difference"
+                                else [check["numerator"], check["denominator"]])
+
+
+def _identity_figures(check: dict, new: pd.DataFrame) -> dict[tuple[str, int], tuple[int, float]]:
+    """(region, month key) -> (source row, value as written) of the figure a broken identity is
+    reported at: the batch's figure of the check's result (the trade balance the clerk wrote), else
+    — the result came in an earlier batch and a part was re-sent — the batch's first part. Never
+    another indicator's row of the same region-month, which says nothing about the identity."""
+    terms = _identity_terms(check)
+    figures = new[new.indicator.isin(terms)]
+    figures = figures.assign(is_part=figures.indicator.astype(str) != check["result"])
+    first = figures.sort_values(["is_part", "source_row"]).drop_duplicates(["region", "month_key"])
+    return {(region, int(month_key)): (int(row), float(written)) for region, month_key, row, written
+            in zip(first.region, first.month_key, first.source_row, first.value_reported)}
+
+
 def _identity(check: dict, current: pd.DataFrame, new: pd.DataFrame) -> list[tuple]:
     """Region-months touched by the batch where result != combination of its parts.
 
     Set-based: one row per region-month with a column per term, so a 1,000,000-figure batch
     costs a few vectorised passes, not a Python loop over its region-months."""
-    terms = [check["result"]] + ([check["minuend"], check["subtrahend"]] if check["type"] == "difference"
-                                 else [check["numerator"], check["denominator"]])
+    terms = _identity_terms(check)
     touched = new.loc[new.indicator.isin(terms), ["region", "month_key"]].drop_duplicates()
     parts = current[current.indicator.isin(terms)].drop_duplicates(["region", "month_key", "indicator"], keep="last")
     wide = parts.pivot(index=["region", "month_key"], columns="indicator", values=["value", "value_reported"])
@@ -303,10 +321,10 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
                     f"(1/{1 / ratio:,.0f} of the usual level)")
         else:
             broken = _identity(check, current, new)
-            first_rows = new.groupby(["region", "month_key"], observed=True)["source_row"].min() if broken else None
+            figures = _identity_figures(check, new) if broken else {}
             for region, month_key, values, expected, tolerance in broken:
-                row = first_rows.get((region, month_key))
-                add(check, None if row is None else int(row), f"{values[check['result']]:g}",
+                row, written = figures[(region, month_key)]  # the batch touched it: it has one of the terms
+                add(check, row, f"{written:g}",
                     f"{region} {month_key // 100}-{month_key % 100:02d}: {check['message']} "
                     f"(reported {values[check['result']]:g}, parts give {expected:g}, tolerance {tolerance:g})")
     prepared.check_results.extend(_check_results(checks, problems, len(new)))

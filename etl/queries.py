@@ -34,12 +34,18 @@ def as_of_instant(text: str) -> dt.datetime:
 
     A date (``2022-02-15``) means the end of that day in Vietnam (UTC+7): what the warehouse
     knew when the day was over. A date-time is taken as given (UTC when it has no offset).
+    Anything else (``2021-13-01``, ``31/12/2021``) is a ValueError that says how to write it.
     """
-    if len(text) == 10:
-        day = dt.date.fromisoformat(text)
-        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=VIETNAM)
-        return end.astimezone(dt.UTC).replace(tzinfo=None)
-    moment = dt.datetime.fromisoformat(text)
+    text = (text or "").strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=VIETNAM)
+            return end.astimezone(dt.UTC).replace(tzinfo=None)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:  # Python's own message ("Invalid isoformat string") does not say what to write
+        raise ValueError(f"{text!r}: write a date as YYYY-MM-DD, e.g. 2021-12-31 (the end of that day, "
+                         "Vietnam time), or an ISO date-time, e.g. 2021-12-31T17:00+07:00") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment

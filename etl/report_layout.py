@@ -431,14 +431,27 @@ def _title_month(grid: _Grid, above: int) -> str | None:
     return None
 
 
+#: words written before a province's name that are not part of it, in any order and number:
+#: "Sở Công Thương", "Tỉnh", "Thành phố", "TP." (``_key`` has already folded them)
+_REGION_NAME_PREFIX = re.compile(r"^(?:(?:so cong thuong|tinh|thanh pho|tp)\s+)+")
+
+
+def _region_name_key(name: object) -> str:
+    """A province's name folded and without its prefix (``'TP. Hồ Chí Minh'`` → ``'ho chi minh'``).
+    Applied to the name in the file and to the catalogue's alike, because the catalogue keeps the
+    prefix where it belongs to the name (``Thành phố Hồ Chí Minh``) and a file may or may not write it."""
+    return _REGION_NAME_PREFIX.sub("", _key(name))
+
+
 def _region_by_name(name: str, period: str, reference: Reference) -> list[str]:
-    key = _key(name)
-    key = re.sub(r"^(?:so cong thuong\s+)?(?:tinh|thanh pho|tp)\s+", "", key)
+    """The codes of the units in force in ``period`` whose name is ``name``, prefix or not."""
+    key = _region_name_key(name)
     regions = reference.regions
     start = dt.date(int(period[:4]), int(period[5:]), 1)
     in_force = regions[(regions["valid_from"] <= start)
                        & regions["valid_to"].map(lambda d: d is None or start <= d)]
-    return sorted({code for code, n in zip(in_force["region_code"], in_force["name_vi"]) if _key(n) == key})
+    return sorted({code for code, n in zip(in_force["region_code"], in_force["name_vi"])
+                   if _region_name_key(n) == key})
 
 
 def _region_code(value: object) -> str:
@@ -542,7 +555,7 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
         row, value = labelled["month"]
         period = _month_of(value)
         if period is None:
-            raise FileReadError(f"row {row}: {_text(value)!r} is not a month; write it as 12/2021", row=row,
+            raise FileReadError(f"{_text(value)!r} is not a month; write it as 12/2021", row=row,
                                 sheet=grid.sheet)
     period = period or _title_month(grid, header) or (candidates[-1] if candidates else None)
     if period is None:
@@ -557,11 +570,11 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
         by_name = _region_by_name(_text(value), period, reference)
         if region_code is None:
             if len(by_name) != 1:
-                raise FileReadError(f"row {row}: {_text(value)!r} names no single province in force in {period}; "
+                raise FileReadError(f"{_text(value)!r} names no single province in force in {period}; "
                                     "write its code next to 'Mã tỉnh:'", row=row, sheet=grid.sheet)
             region_code = by_name[0]
         elif by_name and region_code not in by_name:
-            raise FileReadError(f"row {row}: the province {_text(value)!r} is code {', '.join(by_name)}, but "
+            raise FileReadError(f"the province {_text(value)!r} is code {', '.join(by_name)}, but "
                                 f"'Mã tỉnh' says {region_code}", row=row, sheet=grid.sheet)
     if region_code is None:
         raise FileReadError("the report does not say which province it is for: write its GSO code above the "

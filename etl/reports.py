@@ -877,8 +877,10 @@ def cmd_report(args) -> int:
 
 
 def register(sub) -> None:
+    from etl.cli import year_argument
+
     p = sub.add_parser("report", help="a readable report of a year: HTML with charts, XLSX or Markdown")
-    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--year", type=year_argument, required=True)
     p.add_argument("--region", help="GSO region code, e.g. 74 (default: every region with figures)")
     p.add_argument("--format", choices=("html", "xlsx", "md"), default="html")
     p.add_argument("--out", metavar="PATH", help="file to write (default: statwh-report-YEAR[-REGION].html|xlsx "

@@ -131,6 +131,49 @@ def test_a_month_not_written_yyyy_mm_is_refused_before_any_work(statwh_home, cap
     assert not list(statwh_home.glob("*.duckdb"))
 
 
+def _written_under(home: Path) -> list[str]:
+    return sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+
+
+@pytest.mark.parametrize("argv, refusal", [
+    (["rollup", "--year", "2021", "--as-of", "2021-13-01"],
+     "argument --as-of: '2021-13-01': write a date as YYYY-MM-DD, e.g. 2021-12-31"),
+    (["plan-gap", "--year", "2021", "--as-of", "31/12/2021"],
+     "argument --as-of: '31/12/2021': write a date as YYYY-MM-DD, e.g. 2021-12-31"),
+    (["completeness", "--as-of", "2024-02-30"],
+     "argument --as-of: '2024-02-30': write a date as YYYY-MM-DD, e.g. 2021-12-31"),
+    (["rollup", "--year", "2021", "--as-of", "2021-12-31T25:00"], "argument --as-of: '2021-12-31T25:00': write"),
+    (["batches", "--last", "-1"], "argument --last: '-1': write how many as a whole number, 1 or more"),
+    (["batches", "--last", "0"], "argument --last: '0': write how many as a whole number, 1 or more"),
+    (["batches", "--last", "2.5"], "argument --last: '2.5': write how many as a whole number, 1 or more"),
+    (["plan-gap", "--year", "21"], "argument --year: '21': write the year with four digits, e.g. 2021"),
+    (["revisions", "--year", "-2021"], "argument --year: '-2021': write the year with four digits"),
+    (["report", "--year", "2021/22"], "argument --year: '2021/22': write the year with four digits"),
+])
+def test_a_date_year_or_count_written_wrong_is_refused_before_any_work(statwh_home, capsys, argv, refusal):
+    """These used to end in a ValueError traceback (an impossible date), a database error
+    (LIMIT -1), or an empty answer for the year 21; now argparse refuses the argument."""
+    from etl.cli import main
+
+    before = _written_under(statwh_home)
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert refusal in capsys.readouterr().err
+    assert _written_under(statwh_home) == before           # no warehouse made, nothing assessed
+
+
+def test_the_statwh_command_refuses_a_bad_date_or_count_without_a_traceback(statwh_home):
+    for argv, option in ((["completeness", "--as-of", "2024-02-30"], "--as-of"),
+                         (["batches", "--last", "-1"], "--last")):
+        done = statwh(*argv, env_home=statwh_home)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert f"statwh {argv[0]}: error: argument {option}: " in done.stderr
+    assert not list(statwh_home.glob("*.duckdb"))
+    done = statwh("batches", "--last", "1", "--format", "json", env_home=statwh_home)   # a good count still works
+    assert (done.returncode, json.loads(done.stdout)) == (0, [])
+
+
 def _waiting_for_flock(pid: int) -> bool:
     """Whether process ``pid`` is blocked waiting for a flock (Linux's /proc/locks lists
     waiters as '-> FLOCK ... WRITE <pid> ...')."""

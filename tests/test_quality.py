@@ -114,6 +114,35 @@ def test_trade_balance_identity_within_the_rounding_of_the_report(engine, landin
     assert ("trade_balance_is_exports_minus_imports" in _rules(result)) is flagged
 
 
+def _identity_findings(result) -> list[tuple]:
+    return [(p["row"], p["column"], p["value"]) for p in result.problems
+            if p["rule"] == "trade_balance_is_exports_minus_imports"]
+
+
+def test_a_broken_trade_balance_is_reported_at_the_trade_balance_figure(engine, landing):
+    """Not at the region-month's first row (here an unrelated FAIRS figure): at the figure the
+    identity is about, with its value as written (0,05 tỷ USD = 50 triệu USD; 100 − 80 = 20)."""
+    rows = ("74;FAIRS;2024-05;2;count;official\n74;EXPORT;2024-05;100,0;triệu USD;official\n"
+            "74;IMPORT;2024-05;80,0;triệu USD;official\n74;TRADE_BALANCE;2024-05;0,05;tỷ USD;official\n")
+    result = ingest_file(write_csv(landing, "tb.csv", "# number_format: vi\n" + HEADER + rows), engine)
+    assert result.status == "loaded"
+    assert _identity_findings(result) == [(6, "value", "0.05")]      # row 6: after the directive and the header
+
+
+def test_a_re_sent_part_that_breaks_a_stored_trade_balance_is_reported_at_that_part(engine, landing):
+    """The balance came in an earlier file; the batch that re-sends May's imports (with June's
+    trade figures, so that the check reads all three series) is to blame at its IMPORT row."""
+    first = ("74;EXPORT;2024-05;100,0;triệu USD;official\n74;IMPORT;2024-05;80,0;triệu USD;official\n"
+             "74;TRADE_BALANCE;2024-05;20,0;triệu USD;official\n")
+    assert _identity_findings(ingest_file(write_csv(landing, "may.csv", HEADER + first), engine)) == []
+    revised = ("74;FAIRS;2024-05;2;count;official\n74;IMPORT;2024-05;30,0;triệu USD;official\n"
+               "74;EXPORT;2024-06;110,0;triệu USD;official\n74;IMPORT;2024-06;90,0;triệu USD;official\n"
+               "74;TRADE_BALANCE;2024-06;20,0;triệu USD;official\n")
+    result = ingest_file(write_csv(landing, "may_revised.csv", HEADER + revised), engine)
+    assert result.status == "loaded"
+    assert _identity_findings(result) == [(3, "value", "30")]
+
+
 def test_the_seed_report_s_positivity_rate_is_flagged():
     """'392 ca dương tính trong 69.180 lượt test (tỷ lệ 0,47%)': 392 / 69.180 is 0,57%."""
     check = {"rule": "rate_is_its_parts", "type": "ratio", "severity": "warning", "result": "POSITIVE_RATE",

@@ -5,6 +5,7 @@ warehouse, and the blank template (`statwh template`)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 
 from etl.cli import main as statwh
 from etl.pipeline import ingest_file, ingest_paths
+from etl.reference import load_reference
 from etl.report_layout import match_indicator_name, name_key
 from etl.report_template import HEADER_ROW, write_template
 from etl.submission import prepare_submission
@@ -302,10 +304,79 @@ def test_a_report_that_does_not_say_its_month_or_province_is_refused(tmp_path):
     assert [(p.rule, p.row) for p in prepare_submission(clash).problems] == [("file_readable", 2)]
 
 
+def _report_naming(folder: Path, name: str, label: str, province: str, month: str) -> Path:
+    """A one-row export report for ``month`` (``MM/YYYY``) that names its province only by name."""
+    return write_csv(folder, name, f"{label};{province}\nTháng:;{month}\n"
+                                   f"STT;Chỉ tiêu;Đơn vị;Thực hiện tháng {month}\n"
+                                   "1;Kim ngạch xuất khẩu;triệu USD;2.900,5\n")
+
+
+def _province_read(path: Path) -> str:
+    """The one province code a report was read as, else the problems with it as a clerk sees them."""
+    prepared = prepare_submission(path)
+    if not prepared.accepted:
+        return "; ".join(p.describe() for p in prepared.problems)
+    (code,) = set(prepared.frame["region_code"])
+    return code
+
+
+def test_a_city_is_found_by_name_with_or_without_thanh_pho_before_and_after_the_merger(tmp_path):
+    """The catalogue keeps 'Thành phố' in the name 'Thành phố Hồ Chí Minh' and not in the other cities'
+    names; a report may write it, abbreviate it or leave it out, and must name the same unit either way."""
+    regions = load_reference().regions
+    expected: dict[tuple[str, str, str], str] = {}
+    for month in ("08/2024", "09/2025"):       # Hồ Chí Minh City (79) exists before and after 2025-07-01
+        for label in ("Tỉnh:", "Tỉnh/Thành phố:"):
+            for written in ("Thành phố Hồ Chí Minh", "TP. Hồ Chí Minh", "TP Hồ Chí Minh", "Hồ Chí Minh",
+                            "THÀNH PHỐ HỒ CHÍ MINH", "Ho Chi Minh"):
+                expected[(label, written, month)] = "79"
+        expected[("Đơn vị báo cáo:", "Sở Công Thương Thành phố Hồ Chí Minh", month)] = "79"
+        expected[("Đơn vị báo cáo:", "Sở Công Thương TP. Hồ Chí Minh", month)] = "79"
+        start = dt.date(int(month[3:]), int(month[:2]), 1)
+        cities = regions[(regions["unit_type"] == "municipality") & (regions["valid_from"] <= start)
+                         & regions["valid_to"].map(lambda end: end is None or start <= end)]
+        for code, name in zip(cities["region_code"], cities["name_vi"]):   # Hà Nội, Hải Phòng, Đà Nẵng, ...
+            bare = name.removeprefix("Thành phố ")
+            for written in (f"Thành phố {bare}", f"TP. {bare}", f"TP {bare}", bare):
+                expected[("Tỉnh:", written, month)] = code
+            expected[("Đơn vị báo cáo:", f"Sở Công Thương {bare}", month)] = code
+    found = {(label, written, month): _province_read(_report_naming(tmp_path, f"r{i}.csv", label, written, month))
+             for i, (label, written, month) in enumerate(expected)}
+    assert found == expected
+
+
+def test_a_province_name_that_names_no_unit_in_force_says_its_row_once(tmp_path):
+    """Bình Dương joined Hồ Chí Minh City on 2025-07-01: the problem's location gives the row, the
+    message does not repeat it."""
+    merged = _report_naming(tmp_path, "bd.csv", "Tỉnh:", "Bình Dương", "09/2025")
+    assert _province_read(merged) == ("bd.csv, row 1: 'Bình Dương' names no single province in force in 2025-09; "
+                                      "write its code next to 'Mã tỉnh:' [file_readable]")
+    assert _province_read(_report_naming(tmp_path, "bd_2024.csv", "Tỉnh:", "Bình Dương", "08/2024")) == "74"
+    no_month = write_csv(tmp_path, "no_month.csv", "Tỉnh:;Bình Dương\nTháng:;13/2025\n"
+                                                   "Chỉ tiêu;Đơn vị;Thực hiện tháng\nKNXK;triệu USD;1,5\n")
+    assert _province_read(no_month) == ("no_month.csv, row 2: '13/2025' is not a month; write it as 12/2021 "
+                                        "[file_readable]")
+    clash = write_csv(tmp_path, "clash.csv", "Mã tỉnh:;74\nTỉnh:;TP. Hồ Chí Minh\nTháng:;09/2025\n"
+                                             "Chỉ tiêu;Đơn vị;Thực hiện tháng\nKNXK;triệu USD;1,5\n")
+    assert _province_read(clash) == ("clash.csv, row 2: the province 'TP. Hồ Chí Minh' is code 79, but 'Mã tỉnh' "
+                                     "says 74 [file_readable]")
+
+
+def test_a_report_naming_ho_chi_minh_city_loads_under_its_code(engine, landing):
+    for month in ("08/2024", "09/2025"):
+        result = ingest_file(_report_naming(landing, f"hcm_{month[3:]}.csv", "Tỉnh:", "TP. Hồ Chí Minh", month),
+                             engine)
+        assert (result.status, result.rows_new_version) == ("loaded", 1), result.problems
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT region_code, region_name_vi, indicator_code, month_key, value "
+                                    "FROM analytics.v_monthly_figure ORDER BY month_key")).fetchall()
+    assert [tuple(r) for r in rows] == [("79", "Thành phố Hồ Chí Minh", "EXPORT", 202408, pytest.approx(2900.5)),
+                                        ("79", "Thành phố Hồ Chí Minh", "EXPORT", 202509, pytest.approx(2900.5))]
+
+
 def test_a_departments_own_xlsx_with_a_two_row_header_and_percent_cells_is_read(tmp_path):
     """Not the template: merged header cells ('So sánh (%)' over its columns), the month in a
     'Kỳ báo cáo' cell, the province by name, a status column, a percentage typed with %."""
-    import datetime as dt
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
