@@ -207,8 +207,8 @@ def cmd_rebuild(args) -> int:
     from etl.warehouse import rebuild_rollups
 
     engine, _ = _engine_and_settings()
-    for fact, rows in rebuild_rollups(engine).items():
-        print(f"{fact}: {rows} rows")
+    for fact, rows in rebuild_rollups(engine).items():  # rows already right are left as they are
+        print(f"{fact}: {rows} rows written (missing or wrong before)")
     return 0
 
 

@@ -166,7 +166,7 @@ JSON and CSV write numbers with ``.`` decimals and without float noise (:func:`w
         return buffer.getvalue()
     headers = [h for h, _, _ in table_columns]
     body = [
-        [fmt_fn(row[col], convention) if callable(fmt_fn) else str(row[col]) for _, col, fmt_fn in table_columns]
+        [fmt_fn(row[col], convention) if callable(fmt_fn) else _cell_text(row[col]) for _, col, fmt_fn in table_columns]
         for row in frame.to_dict(orient="records")
     ]
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
@@ -177,6 +177,11 @@ JSON and CSV write numbers with ``.`` decimals and without float noise (:func:`w
     if not body:
         lines.append("(no rows)")
     return "\n".join(lines)
+
+
+def _cell_text(value: object) -> str:
+    """A table cell: missing values (None, NaN, NA) as ``—``, like the numbers' formatter."""
+    return "—" if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def _num(decimals: int, sign: bool = False):

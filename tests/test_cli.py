@@ -108,6 +108,19 @@ def test_ingest_shows_the_warnings_of_a_file_it_loaded(statwh_home, tmp_path):
     assert "loaded (3 new or changed, 0 unchanged, 1 warning)" in done.stderr
 
 
+def test_batches_shows_a_dash_for_what_an_unreadable_file_does_not_have(statwh_home, tmp_path):
+    """An empty file has no kind: the table said 'None' (or 'nan') where every other missing
+    value is '—'."""
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert statwh("ingest", str(empty), env_home=statwh_home).returncode == 1
+    table = statwh("batches", env_home=statwh_home).stdout.splitlines()
+    row = next(line for line in table if "empty.csv" in line).split()
+    assert row[:4] == ["1", "empty.csv", "—", "rejected"], table
+    rebuilt = statwh("rebuild", env_home=statwh_home)
+    assert rebuilt.returncode == 0 and "dw.fct_annual_rollup: 0 rows written (missing or wrong before)" in rebuilt.stdout
+
+
 def test_run_takes_the_landing_folder(statwh_home):
     for path in SAMPLE_DIR.iterdir():
         (statwh_home / "landing" / path.name).write_bytes(path.read_bytes())
