@@ -77,6 +77,16 @@ BAD_FILES = {
 }
 
 
+def test_headers_typed_in_another_case_or_with_spaces_name_the_same_columns(engine, landing):
+    """'Period' used to be refused with "a monthly file has a 'period' column"."""
+    typed = "Region_Code;Indicator Code;PERIOD;Value;unit ;Status;Department_Code\n74;RETAIL;2021-01;19.301,5;tỷ đồng;official;SCT-BD\n"
+    result = ingest_file(write_csv(landing, "typed_headers.csv", typed), engine)
+    assert result.status == "loaded", result.problems
+    twice = "region_code;indicator_code;period;Period;value;unit;status\n74;RETAIL;2021-02;2021-02;1,5;tỷ đồng;official\n"
+    refused = ingest_file(write_csv(landing, "period_twice.csv", twice), engine)
+    assert refused.status == "rejected" and {p["rule"] for p in refused.problems} == {"columns_unique"}
+
+
 def test_a_number_format_given_on_the_command_line_must_agree_with_the_files_own(engine, landing):
     """``--number-format en`` on a file that declares ``vi`` used to win silently: 1.500 was
     stored as 1.5. Two declarations that disagree are refused; agreeing ones load."""
