@@ -394,13 +394,17 @@ def _is_numbering_row(cells: list[object]) -> bool:
     return bool(present) and all(isinstance(c, (int, float)) or _NUMBERING.match(str(c).strip()) for c in present)
 
 
+def is_table_header(cells) -> bool:
+    """Whether a row of cells is a report table's header: it names the indicator column
+    (``Chỉ tiêu``) and the unit column (``Đơn vị``)."""
+    keys = [_key(c) if isinstance(c, str) else "" for c in cells]
+    return any(k.startswith(("chi tieu", "ten chi tieu")) for k in keys) and any(k in _UNIT_KEYS for k in keys)
+
+
 def _find_header(grid: _Grid) -> int | None:
-    for position, (_, cells) in enumerate(grid.rows):
-        keys = [_key(c) if isinstance(c, str) else "" for c in cells]
-        has_name = any(k.startswith(("chi tieu", "ten chi tieu")) for k in keys)
-        if has_name and any(k in _UNIT_KEYS for k in keys):
-            return position
-    return None
+    return next((position for position, (_, cells) in enumerate(grid.rows) if is_table_header(cells)), None)
+
+
 
 
 def _labelled_cells(grid: _Grid, above: int) -> dict[str, tuple[int, object]]:

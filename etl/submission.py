@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from etl import vnnum
-from etl.readers import FileReadError, RawTable, read_table, repeated_header_rows
+from etl.readers import FileReadError, RawTable, SeveralTablesError, read_table, repeated_header_rows
 from etl.reference import Reference, fold, load_reference
 
 SubmissionKind = Literal["monthly", "plan"]
@@ -165,11 +165,13 @@ def prepare_submission(
 
     try:
         raw = read_table(path, encoding=encoding)
-    except FileReadError as exc:
-        problem(exc.row, getattr(exc, "column", None), None, "file_readable", str(exc), sheet=exc.sheet)
-        checked("file_readable", 1)
+    except FileReadError as exc:  # unreadable, or (rule one_sheet_of_figures) figures on several sheets
+        problem(exc.row, exc.column, None, exc.rule, str(exc), sheet=exc.sheet)
+        checked(exc.rule, 1)
         return prepared
     checked("file_readable", 0, len(raw.frame))
+    if raw.sheets_in_file is not None:  # a workbook: its figures are on one sheet
+        checked(SeveralTablesError.rule, 0, raw.sheets_in_file)
     prepared.sheet = raw.sheet
     if raw.sheet is None:  # a CSV: UTF-8, or its encoding stated (BOM, directive, --encoding)
         if raw.encoding_note:

@@ -340,3 +340,41 @@ def test_a_departments_own_xlsx_with_a_two_row_header_and_percent_cells_is_read(
     assert reported.at["IND_OUTPUT", "pct_ytd_vs_same_period"] == pytest.approx(5.36)   # "tăng/giảm": growth
     assert reported.at["EXPORT", "ytd"] == pytest.approx(1302.9)
     assert prepared.reported.labels["pct_vs_same_month"] == "So sánh (%) Tháng này so với cùng kỳ"
+
+
+# --------------------------------------------------------------------------- one sheet of figures
+
+
+def test_a_report_with_next_months_copy_on_another_sheet_is_refused_naming_both(engine, landing):
+    """A department fills the template, then copies the sheet for the next month: reading the
+    first sheet only would leave the copy (and its unreadable figure) out without a word."""
+    path = _filled_template(landing, "bao_cao_hai_thang.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    copy = workbook.copy_worksheet(workbook.active)
+    copy.title = "Tháng 1-2022"
+    copy.cell(row=_row_of(path, "RETAIL"), column=TEMPLATE_COLUMNS["value"]).value = "ba nghìn"
+    workbook.save(path)
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine, move=True)
+
+    assert result.status == "rejected"
+    assert [(p["sheet"], p["row"], p["column"], p["rule"]) for p in result.problems] == [
+        (None, None, None, "one_sheet_of_figures")]
+    assert (f"figures on 2 sheets, 'Tháng 12-2021' (report table, header in row {HEADER_ROW}) and 'Tháng 1-2022' "
+            f"(report table, header in row {HEADER_ROW}): only one sheet of a file is read"
+            in result.problems[0]["message"])
+    assert table_contents(engine, DATA_TABLES) == before                # nothing half-loaded
+    with engine.connect() as conn:                                      # a failed reading check of the batch
+        failed = conn.execute(sa.text("SELECT suite_name, success FROM dw.audit_check_result "
+                                      "WHERE batch_key = :b AND rule = 'one_sheet_of_figures'"),
+                              {"b": result.batch_key}).fetchall()
+    assert [tuple(r) for r in failed] == [("reading", False)]
+
+    # the same workbook with the copy replaced by a sheet of notes is one report, and loads
+    del workbook["Tháng 1-2022"]
+    notes = workbook.create_sheet("Ghi chú")
+    notes.append(["Số liệu tháng 12/2021 là số ước tính; số chính thức gửi vào tháng sau."])
+    workbook.save(landing / "bao_cao_co_ghi_chu.xlsx")
+    assert ingest_file(landing / "bao_cao_co_ghi_chu.xlsx", engine).status == "loaded"
+
