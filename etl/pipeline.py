@@ -39,6 +39,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from etl import vnnum
 from etl.config import Settings, load_settings
 from etl.cross_checks import report_cross_checks
 from etl.readers import SUPPORTED_SUFFIXES
@@ -524,9 +525,10 @@ def large_revisions(conn: Connection, batch_key: int, prepared: PreparedSubmissi
         change = (value - previous) / abs(previous) * 100 if previous else float("inf")
         limit = per_indicator.get(code, default)
         if abs(change) > limit:
+            at, column = prepared.place(int(row), "value", code)  # the sheet's own row and header
             problems.append(Problem(
-                prepared.path.name, prepared.sheet, int(row), "value", f"{reported:g}",
-                "revision_exceeds_threshold",
+                prepared.path.name, prepared.sheet, at, column,
+                prepared.written(int(row), code) or vnnum.number_in_full(reported), "revision_exceeds_threshold",
                 f"{code} revised by {change:+.2f}% (from {previous:g} to {value:g}); the policy allows ±{limit:g}%",
                 "warning"))
     if problems:

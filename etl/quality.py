@@ -26,6 +26,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from etl import vnnum
 from etl.config import load_settings
 from etl.submission import CheckResult, PreparedSubmission, Problem
 from etl.warehouse import bulk_read
@@ -284,31 +285,47 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
     new = history[history.batch_key == batch_key]
     problems = []
 
-    def add(check, row, value, message):
-        problems.append(Problem(prepared.path.name, prepared.sheet, row, "value", value, check["rule"], message,
+    def add(check, row, indicator, value, message):
+        """A finding about the figure of ``indicator`` at source ``row``: named by the sheet's own
+        row and header, quoting the cell as the clerk wrote it (``value``: the figure, if the
+        batch did not write it or its text is not known)."""
+        written = prepared.written(row, indicator) if row is not None and indicator is not None else None
+        row, column = prepared.place(row, "value", indicator)
+        problems.append(Problem(prepared.path.name, prepared.sheet, row, column,
+                                written or vnnum.number_in_full(value), check["rule"], message,
                                 SEVERITY[check["severity"]]))
 
     for check in checks:
         if check["type"] in ("outlier_yoy", "outlier_mom"):
             for row, z, change in _outliers(check, before, new, current):
-                add(check, int(row.source_row), f"{row.value_reported:g}",
+                add(check, int(row.source_row), row.indicator, row.value_reported,
                     f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
                     f"({change:+.1%}, robust z {z:+.1f})")
         elif check["type"] == "unit_slip":
             for row, ratio in _unit_slips(check, before, new):
-                add(check, int(row.source_row), f"{row.value_reported:g} {row.unit_reported}",
+                add(check, int(row.source_row), row.indicator, row.value_reported,
                     f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
-                    f"(x{ratio:,.0f} the usual level)" if ratio > 1 else
+                    f"({vnnum.number_in_full(row.value_reported)} {row.unit_reported}: x{ratio:,.0f} the usual level)"
+                    if ratio > 1 else
                     f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
-                    f"(1/{1 / ratio:,.0f} of the usual level)")
+                    f"({vnnum.number_in_full(row.value_reported)} {row.unit_reported}: 1/{1 / ratio:,.0f} of the "
+                    "usual level)")
         else:
             broken = _identity(check, current, new)
+            # the result's own row when the batch sent it (its cell is the one quoted), else the
+            # region-month's first row in the file
+            sent = new.groupby(["region", "month_key", "indicator"], observed=True)["source_row"].min().to_dict() \
+                if broken else {}
             first_rows = new.groupby(["region", "month_key"], observed=True)["source_row"].min() if broken else None
             for region, month_key, values, expected, tolerance in broken:
-                row = first_rows.get((region, month_key))
-                add(check, None if row is None else int(row), f"{values[check['result']]:g}",
+                result = check["result"]
+                row = sent.get((region, month_key, result))
+                indicator = result if row is not None else None
+                row = first_rows.get((region, month_key)) if row is None else row
+                row = None if row is None else int(row)
+                add(check, row, indicator, values[result],
                     f"{region} {month_key // 100}-{month_key % 100:02d}: {check['message']} "
-                    f"(reported {values[check['result']]:g}, parts give {expected:g}, tolerance {tolerance:g})")
+                    f"(reported {values[result]:g}, parts give {expected:g}, tolerance {tolerance:g})")
     prepared.check_results.extend(_check_results(checks, problems, len(new)))
     critical = [p for p in problems if p.severity == "error"]
     if critical:

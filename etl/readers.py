@@ -55,6 +55,55 @@ class SeveralTablesError(FileReadError):
     rule = "one_sheet_of_figures"
 
 
+#: where a cell was written: (row as the clerk sees it, the sheet's header or label as written)
+Place = tuple[int | None, str | None]
+
+
+@dataclass
+class CellOrigins:
+    """Where the cells of a table read into the long format from another layout (the
+    departments' report, :mod:`etl.report_layout`) were written, so that a problem names the
+    cell the clerk wrote (its row and the sheet's own header, or the label beside a value
+    written above the table), never a long-format column the sheet does not have.
+
+    ``records``: source row -> indicator code of each long-format record read from that row
+    (in the order read) -> long-format column -> where that record's cell is. One row may give
+    two records: an IIP row's year-to-date cell is the cumulative index. ``columns``:
+    long-format column -> where it is for a problem naming no row: the header of the sheet's
+    column (row None), or the labelled cell above the table (``Mã tỉnh:``). ``texts``: place of
+    such a labelled cell -> its value as written (``01/2099`` for the period ``2099-01``),
+    quoted instead of the value it was read as.
+    """
+
+    records: dict[int, dict[str, dict[str, Place]]]
+    columns: dict[str, Place]
+    texts: dict[Place, str] = field(default_factory=dict)
+
+    def written(self, place: Place, value: str | None) -> str | None:
+        """``value``, of the cell at ``place``, as the clerk wrote it where that is known."""
+        return self.texts.get(place, value)
+
+    def place(self, row: int | None, column: str | None, indicator: str | None = None) -> Place:
+        """Where the cell of long-format ``column`` of the record of ``indicator`` at source
+        ``row`` was written (the row's first record when ``indicator`` is not one of its).
+        A column list (``region_code, indicator_code, period``) names the columns of the row
+        itself (``Mã chỉ tiêu``): the others hold one value for the whole table."""
+        if column is None:
+            return row, column
+        in_row = self.records.get(row) if row is not None else None
+        cells = None
+        if in_row:
+            cells = in_row.get(indicator) if indicator in in_row else next(iter(in_row.values()))
+        places = []
+        for part in (c.strip() for c in column.split(",")):
+            where, label = (cells or self.columns).get(part, (row, part))
+            places.append((row if where is None else where, label))  # a header: the cell is in the row
+        if len(places) == 1:
+            return places[0]
+        own = [label for where, label in places if where == row and label]
+        return row, ", ".join(own) if own else column
+
+
 @dataclass
 class RawTable:
     """Cells of a submission as written. Text columns hold ``str``; for XLSX the
@@ -70,6 +119,9 @@ class RawTable:
     problems: list[tuple] = field(default_factory=list)
     #: a report-layout file's own comparison figures (etl.report_layout.ReportedFigures)
     reported: object | None = None
+    #: where each long-format cell was written in the sheet, for a table read from another
+    #: layout (etl.report_layout); None when the file's own columns are the long format's
+    origins: CellOrigins | None = None
     #: sheets in the workbook (None for a CSV)
     sheets_in_file: int | None = None
 
