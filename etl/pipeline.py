@@ -39,6 +39,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from etl import vnnum
 from etl.config import Settings, load_settings
 from etl.cross_checks import report_cross_checks
 from etl.readers import SUPPORTED_SUFFIXES
@@ -529,7 +530,9 @@ def large_revisions(conn: Connection, batch_key: int, prepared: PreparedSubmissi
     problems = []
     revised = conn.execute(sa.text(_REVISED_BY_BATCH), {"batch_key": batch_key})
     for code, row, reported, value, previous, estimate_replaces_official in revised:
-        where = (prepared.path.name, prepared.sheet, int(row), "value", f"{reported:g}")
+        at, column = prepared.place(int(row), "value", code)  # the sheet's own row and header
+        where = (prepared.path.name, prepared.sheet, at, column,
+                 prepared.written(int(row), code) or vnnum.number_in_full(reported))
         change = (value - previous) / abs(previous) * 100 if previous else float("inf")
         limit = per_indicator.get(code, default)
         if value != previous and abs(change) > limit:

@@ -26,6 +26,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from etl import vnnum
 from etl.config import load_settings
 from etl.submission import CheckResult, PreparedSubmission, Problem
 from etl.warehouse import bulk_read
@@ -231,8 +232,8 @@ def _identity_terms(check: dict) -> list[str]:
                                 else [check["numerator"], check["denominator"]])
 
 
-def _identity_figures(check: dict, new: pd.DataFrame) -> dict[tuple[str, int], tuple[int, float]]:
-    """(region, month key) -> (source row, value as written) of the figure a broken identity is
+def _identity_figures(check: dict, new: pd.DataFrame) -> dict[tuple[str, int], tuple[int, str, float]]:
+    """(region, month key) -> (source row, indicator, value reported) of the figure a broken identity is
     reported at: the batch's figure of the check's result (the trade balance the clerk wrote), else
     — the result came in an earlier batch and a part was re-sent — the batch's first part. Never
     another indicator's row of the same region-month, which says nothing about the identity."""
@@ -240,8 +241,8 @@ def _identity_figures(check: dict, new: pd.DataFrame) -> dict[tuple[str, int], t
     figures = new[new.indicator.isin(terms)]
     figures = figures.assign(is_part=figures.indicator.astype(str) != check["result"])
     first = figures.sort_values(["is_part", "source_row"]).drop_duplicates(["region", "month_key"])
-    return {(region, int(month_key)): (int(row), float(written)) for region, month_key, row, written
-            in zip(first.region, first.month_key, first.source_row, first.value_reported)}
+    return {(region, int(month_key)): (int(row), str(indicator), float(written)) for region, month_key, row, indicator,
+            written in zip(first.region, first.month_key, first.source_row, first.indicator, first.value_reported)}
 
 
 def _identity(check: dict, current: pd.DataFrame, new: pd.DataFrame) -> list[tuple]:
@@ -302,31 +303,40 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
     new = history[history.batch_key == batch_key]
     problems = []
 
-    def add(check, row, value, message):
-        problems.append(Problem(prepared.path.name, prepared.sheet, row, "value", value, check["rule"], message,
+    def add(check, row, indicator, value, message):
+        """A finding about the figure of ``indicator`` at source ``row``: named by the sheet's own
+        row and header, quoting the cell as the clerk wrote it (``value``: the figure, if the
+        batch did not write it or its text is not known)."""
+        written = prepared.written(row, indicator) if row is not None and indicator is not None else None
+        row, column = prepared.place(row, "value", indicator)
+        problems.append(Problem(prepared.path.name, prepared.sheet, row, column,
+                                written or vnnum.number_in_full(value), check["rule"], message,
                                 SEVERITY[check["severity"]]))
 
     for check in checks:
         if check["type"] in ("outlier_yoy", "outlier_mom"):
             for row, z, change in _outliers(check, before, new, current):
-                add(check, int(row.source_row), f"{row.value_reported:g}",
+                add(check, int(row.source_row), row.indicator, row.value_reported,
                     f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
                     f"({change:+.1%}, robust z {z:+.1f})")
         elif check["type"] == "unit_slip":
             for row, ratio in _unit_slips(check, before, new):
-                add(check, int(row.source_row), f"{row.value_reported:g} {row.unit_reported}",
+                add(check, int(row.source_row), row.indicator, row.value_reported,
                     f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
-                    f"(x{ratio:,.0f} the usual level)" if ratio > 1 else
+                    f"({vnnum.number_in_full(row.value_reported)} {row.unit_reported}: x{ratio:,.0f} the usual level)"
+                    if ratio > 1 else
                     f"{row.indicator} {row.month_key // 100}-{row.month_key % 100:02d}: {check['message']} "
-                    f"(1/{1 / ratio:,.0f} of the usual level)")
+                    f"({vnnum.number_in_full(row.value_reported)} {row.unit_reported}: 1/{1 / ratio:,.0f} of the "
+                    "usual level)")
         else:
             broken = _identity(check, current, new)
             figures = _identity_figures(check, new) if broken else {}
             for region, month_key, values, expected, tolerance in broken:
-                row, written = figures[(region, month_key)]  # the batch touched it: it has one of the terms
-                add(check, row, f"{written:g}",
+                result = check["result"]
+                row, indicator, figure = figures[(region, month_key)]  # the batch touched it: it sent a term
+                add(check, row, indicator, figure,
                     f"{region} {month_key // 100}-{month_key % 100:02d}: {check['message']} "
-                    f"(reported {values[check['result']]:g}, parts give {expected:g}, tolerance {tolerance:g})")
+                    f"(reported {values[result]:g}, parts give {expected:g}, tolerance {tolerance:g})")
     prepared.check_results.extend(_check_results(checks, problems, len(new)))
     critical = [p for p in problems if p.severity == "error"]
     if critical:

@@ -8,7 +8,8 @@ the header as a row, as a clerk sees it when opening the file), plus any
 It also refuses, with a message naming the row or cells, what would otherwise be read
 wrongly: a file over ``STATWH_MAX_FILE_BYTES`` (from its size, unread), text in an
 encoding it cannot tell for certain (see "encodings" below), merged cells and formulas
-without a calculated value in a sheet, and columns with values but no name.
+without a calculated value in a sheet, columns with values but no name, and a workbook with
+figures on more than one sheet (only one would be read).
 """
 
 from __future__ import annotations
@@ -37,12 +38,70 @@ _DIRECTIVE = re.compile(r"^\s*#\s*(?P<key>[A-Za-z_]+)\s*[:=]\s*(?P<value>.*?)\s*
 class FileReadError(ValueError):
     """A file that cannot be read as a table at all; the message says where and why."""
 
+    #: the reading check (suite ``reading``) the file fails
+    rule = "file_readable"
+
     def __init__(self, message: str, *, row: int | None = None, sheet: str | None = None,
                  column: str | None = None):
         super().__init__(message)
         self.row = row
         self.sheet = sheet
         self.column = column
+
+
+class SeveralTablesError(FileReadError):
+    """A workbook with figures on more than one sheet: which of them to load cannot be told."""
+
+    rule = "one_sheet_of_figures"
+
+
+#: where a cell was written: (row as the clerk sees it, the sheet's header or label as written)
+Place = tuple[int | None, str | None]
+
+
+@dataclass
+class CellOrigins:
+    """Where the cells of a table read into the long format from another layout (the
+    departments' report, :mod:`etl.report_layout`) were written, so that a problem names the
+    cell the clerk wrote (its row and the sheet's own header, or the label beside a value
+    written above the table), never a long-format column the sheet does not have.
+
+    ``records``: source row -> indicator code of each long-format record read from that row
+    (in the order read) -> long-format column -> where that record's cell is. One row may give
+    two records: an IIP row's year-to-date cell is the cumulative index. ``columns``:
+    long-format column -> where it is for a problem naming no row: the header of the sheet's
+    column (row None), or the labelled cell above the table (``Mã tỉnh:``). ``texts``: place of
+    such a labelled cell -> its value as written (``01/2099`` for the period ``2099-01``),
+    quoted instead of the value it was read as.
+    """
+
+    records: dict[int, dict[str, dict[str, Place]]]
+    columns: dict[str, Place]
+    texts: dict[Place, str] = field(default_factory=dict)
+
+    def written(self, place: Place, value: str | None) -> str | None:
+        """``value``, of the cell at ``place``, as the clerk wrote it where that is known."""
+        return self.texts.get(place, value)
+
+    def place(self, row: int | None, column: str | None, indicator: str | None = None) -> Place:
+        """Where the cell of long-format ``column`` of the record of ``indicator`` at source
+        ``row`` was written (the row's first record when ``indicator`` is not one of its).
+        A column list (``region_code, indicator_code, period``) names the columns of the row
+        itself (``Mã chỉ tiêu``): the others hold one value for the whole table."""
+        if column is None:
+            return row, column
+        in_row = self.records.get(row) if row is not None else None
+        cells = None
+        if in_row:
+            cells = in_row.get(indicator) if indicator in in_row else next(iter(in_row.values()))
+        places = []
+        for part in (c.strip() for c in column.split(",")):
+            where, label = (cells or self.columns).get(part, (row, part))
+            places.append((row if where is None else where, label))  # a header: the cell is in the row
+        if len(places) == 1:
+            return places[0]
+        own = [label for where, label in places if where == row and label]
+        return row, ", ".join(own) if own else column
 
 
 @dataclass
@@ -60,6 +119,11 @@ class RawTable:
     problems: list[tuple] = field(default_factory=list)
     #: a report-layout file's own comparison figures (etl.report_layout.ReportedFigures)
     reported: object | None = None
+    #: where each long-format cell was written in the sheet, for a table read from another
+    #: layout (etl.report_layout); None when the file's own columns are the long format's
+    origins: CellOrigins | None = None
+    #: sheets in the workbook (None for a CSV)
+    sheets_in_file: int | None = None
 
 
 def read_table(path: Path, *, encoding: str | None = None) -> RawTable:
@@ -68,17 +132,19 @@ def read_table(path: Path, *, encoding: str | None = None) -> RawTable:
     check_size(path)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".xlsx"):
+        sheet_count = refuse_several_tables(path) if suffix == ".xlsx" else None
         try:
             table = read_csv(path, encoding=encoding) if suffix == ".csv" else read_xlsx(path, "region_code")
         except DamagedWorkbookError:
             raise  # no layout can be read from it either
         except FileReadError as error:
             table = error
-        if isinstance(table, RawTable) and "region_code" in table.frame.columns:
-            return table
-        from etl.report_layout import report_layout_or  # the departments' report layout (Chỉ tiêu, Đơn vị, ...)
+        if not (isinstance(table, RawTable) and "region_code" in table.frame.columns):
+            from etl.report_layout import report_layout_or  # the departments' report layout (Chỉ tiêu, Đơn vị, ...)
 
-        return report_layout_or(path, table, encoding=encoding)
+            table = report_layout_or(path, table, encoding=encoding)
+        table.sheets_in_file = sheet_count
+        return table
     raise FileReadError(f"unsupported file type {suffix!r}; send .csv or .xlsx")
 
 
@@ -420,6 +486,81 @@ def _damaged(exc: Exception, sheet: str | None = None) -> FileReadError:
     )
 
 
+def _long_format_header(rows, required_column: str | None) -> tuple[int, list[str], dict[str, str]] | None:
+    """(row number, header cells, directives above it) of a sheet's long-format header: its
+    first row, after ``# key: value`` directive lines, that holds ``required_column``, among
+    the first :data:`HEADER_SEARCH_ROWS` rows with anything in them (title rows may come
+    first). None if there is none. ``rows`` is the sheet's iterator of row values, left just
+    after the header so the caller reads the data rows from it."""
+    directives: dict[str, str] = {}
+    title_rows = 0
+    for row_number, row in enumerate(rows, start=1):
+        cells = [c for c in row if c not in (None, "")]
+        if not cells:
+            continue
+        first = str(cells[0])
+        if first.lstrip().startswith("#"):
+            m = _DIRECTIVE.match(first)
+            if m:
+                directives[m["key"].lower()] = m["value"]
+            continue
+        header = [str(c).strip() if c is not None else "" for c in row]
+        while header and header[-1] == "":
+            header.pop()
+        if not required_column or required_column in header:
+            return row_number, header, directives
+        title_rows += 1
+        if title_rows >= HEADER_SEARCH_ROWS:
+            return None
+    return None
+
+
+def refuse_several_tables(path: Path) -> int:
+    """Refuse a workbook that has figures on more than one sheet; return how many sheets it has.
+
+    Only one sheet of a file is read, so a second sheet of figures (next month's report on a
+    copied sheet, a long-format table beside the report) would be left out without a word,
+    bad cells included. A sheet holds figures when it has a table header: a long-format header
+    with ``region_code``, or the report layout's (``Chỉ tiêu`` and ``Đơn vị``), found the way
+    the readers find them. Other sheets (instructions, notes, empty) are fine."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    from etl.report_layout import HEADER_SEARCH_ROWS as REPORT_HEADER_SEARCH_ROWS
+    from etl.report_layout import is_table_header
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, ValueError, *_DAMAGED) as exc:
+        raise _damaged(exc) from exc
+    tables: list[str] = []
+    sheet_title = None
+    try:
+        for sheet in workbook.worksheets:
+            sheet_title = sheet.title
+            found = _long_format_header(sheet.iter_rows(values_only=True), "region_code")
+            if found is not None:
+                tables.append(f"{sheet.title!r} (header in row {found[0]})")
+                continue
+            for row_number, row in enumerate(sheet.iter_rows(max_row=REPORT_HEADER_SEARCH_ROWS, values_only=True),
+                                             start=1):
+                if is_table_header(row):
+                    tables.append(f"{sheet.title!r} (report table, header in row {row_number})")
+                    break
+        count = len(workbook.worksheets)
+    except _DAMAGED as exc:
+        raise _damaged(exc, sheet_title) from exc
+    finally:
+        workbook.close()
+    if len(tables) > 1:
+        raise SeveralTablesError(
+            f"the workbook has figures on {len(tables)} sheets, {', '.join(tables[:-1])} and {tables[-1]}: only "
+            "one sheet of a file is read, and the others would be left out; send one sheet of figures per file "
+            "(e.g. each month in its own file). Sheets of notes or instructions may stay"
+        )
+    return count
+
+
 def read_xlsx(path: Path, required_column: str | None = None) -> RawTable:
     import openpyxl  # imported here: only XLSX submissions need it
     from openpyxl.utils import get_column_letter
@@ -434,38 +575,22 @@ def read_xlsx(path: Path, required_column: str | None = None) -> RawTable:
         for sheet in workbook.worksheets:
             sheet_title = sheet.title
             rows = sheet.iter_rows(values_only=True)
-            directives: dict[str, str] = {}
-            title_rows = 0
-            for row_number, row in enumerate(rows, start=1):
-                cells = [c for c in row if c not in (None, "")]
-                if not cells:
+            found = _long_format_header(rows, required_column)
+            if found is None:
+                continue  # not this sheet
+            row_number, header, directives = found
+            records, source_rows = [], []
+            for data_row_number, data in enumerate(rows, start=row_number + 1):
+                values = list(data[: len(header)]) + [None] * (len(header) - len(data))
+                if all(v in (None, "") for v in values):
                     continue
-                first = str(cells[0])
-                if first.lstrip().startswith("#"):
-                    m = _DIRECTIVE.match(first)
-                    if m:
-                        directives[m["key"].lower()] = m["value"]
-                    continue
-                header = [str(c).strip() if c is not None else "" for c in row]
-                while header and header[-1] == "":
-                    header.pop()
-                if required_column and required_column not in header:
-                    title_rows += 1
-                    if title_rows < HEADER_SEARCH_ROWS:
-                        continue  # a title row above the header
-                    break  # not this sheet
-                records, source_rows = [], []
-                for data_row_number, data in enumerate(rows, start=row_number + 1):
-                    values = list(data[: len(header)]) + [None] * (len(header) - len(data))
-                    if all(v in (None, "") for v in values):
-                        continue
-                    records.append([_cell_text(v) for v in values])
-                    source_rows.append(data_row_number)
-                frame = pd.DataFrame(records, columns=header, dtype=object)
-                frame["source_row"] = np.array(source_rows, dtype="int64")
-                raw = RawTable(frame=frame, sheet=sheet.title, header_row=row_number, directives=directives)
-                _check_sheet_xml(sheet, raw, header)
-                return _unnamed_columns(raw, lambda i: get_column_letter(i + 1))
+                records.append([_cell_text(v) for v in values])
+                source_rows.append(data_row_number)
+            frame = pd.DataFrame(records, columns=header, dtype=object)
+            frame["source_row"] = np.array(source_rows, dtype="int64")
+            raw = RawTable(frame=frame, sheet=sheet.title, header_row=row_number, directives=directives)
+            _check_sheet_xml(sheet, raw, header)
+            return _unnamed_columns(raw, lambda i: get_column_letter(i + 1))
         raise FileReadError("no sheet has a header row" + (f" with {required_column!r}" if required_column else "")
                             + f" (sheets looked at: {', '.join(repr(s) for s in workbook.sheetnames)})")
     except _DAMAGED as exc:

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from etl import vnnum
-from etl.readers import FileReadError, RawTable, refuse_uncalculated_formulas_in
+from etl.readers import CellOrigins, FileReadError, Place, RawTable, refuse_uncalculated_formulas_in
 from etl.reference import REFERENCE_DIR, Reference, fold, load_reference
 
 # The report's own figures carried to the cross-checks. Levels are in the row's unit as
@@ -394,18 +394,20 @@ def _is_numbering_row(cells: list[object]) -> bool:
     return bool(present) and all(isinstance(c, (int, float)) or _NUMBERING.match(str(c).strip()) for c in present)
 
 
+def is_table_header(cells) -> bool:
+    """Whether a row of cells is a report table's header: it names the indicator column
+    (``Chỉ tiêu``) and the unit column (``Đơn vị``)."""
+    keys = [_key(c) if isinstance(c, str) else "" for c in cells]
+    return any(k.startswith(("chi tieu", "ten chi tieu")) for k in keys) and any(k in _UNIT_KEYS for k in keys)
+
+
 def _find_header(grid: _Grid) -> int | None:
-    for position, (_, cells) in enumerate(grid.rows):
-        keys = [_key(c) if isinstance(c, str) else "" for c in cells]
-        has_name = any(k.startswith(("chi tieu", "ten chi tieu")) for k in keys)
-        if has_name and any(k in _UNIT_KEYS for k in keys):
-            return position
-    return None
+    return next((position for position, (_, cells) in enumerate(grid.rows) if is_table_header(cells)), None)
 
 
-def _labelled_cells(grid: _Grid, above: int) -> dict[str, tuple[int, object]]:
-    """Values of labelled cells above the table: label -> (row, value)."""
-    found: dict[str, tuple[int, object]] = {}
+def _labelled_cells(grid: _Grid, above: int) -> dict[str, tuple[int, object, str]]:
+    """Values of labelled cells above the table: label -> (row, value, the label as written)."""
+    found: dict[str, tuple[int, object, str]] = {}
     for number, cells in grid.rows[:above]:
         for i, cell in enumerate(cells):
             if not isinstance(cell, str) or not cell.strip():
@@ -417,17 +419,18 @@ def _labelled_cells(grid: _Grid, above: int) -> dict[str, tuple[int, object]]:
             value: object = rest.strip() if colon and rest.strip() else next(
                 (c for c in cells[i + 1:] if not _is_empty(c)), None)
             if value is not None and label not in found:
-                found[label] = (number, value)
+                found[label] = (number, value, label_text.strip())
     return found
 
 
-def _title_month(grid: _Grid, above: int) -> str | None:
-    for _, cells in grid.rows[:above]:
+def _title_month(grid: _Grid, above: int) -> tuple[str, int] | None:
+    """(month, row) of the first month written in a title above the table."""
+    for number, cells in grid.rows[:above]:
         for cell in cells:
             if isinstance(cell, str):
                 months = _months_in(cell)
                 if months:
-                    return months[0]
+                    return months[0], number
     return None
 
 
@@ -551,13 +554,22 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
     labelled = _labelled_cells(grid, header)
     candidates = sorted({m for c in columns if c.kind == "month_figure" for m in c.months[:1]})
     period = None
+    # the labelled cells that hold the table's one value of a long-format column, for problems about it
+    region_label = next((label for label in ("region_code", "region_name", "department_name") if label in labelled),
+                        None)
+    written_once: dict[str, Place] = {column: (labelled[label][0], labelled[label][2]) for column, label in (
+        ("region_code", region_label), ("period", "month"), ("department_code", "department_code"),
+        ("status", "status")) if label in labelled}
     if "month" in labelled:
-        row, value = labelled["month"]
+        row, value, _ = labelled["month"]
         period = _month_of(value)
         if period is None:
             raise FileReadError(f"{_text(value)!r} is not a month; write it as 12/2021", row=row,
                                 sheet=grid.sheet)
-    period = period or _title_month(grid, header) or (candidates[-1] if candidates else None)
+    elif (titled := _title_month(grid, header)) is not None:
+        period, written_once["period"] = titled[0], (titled[1], None)
+    elif candidates:  # the month in this month's column header: placed with the columns below
+        period = candidates[-1]
     if period is None:
         raise FileReadError("the report does not say which month it is for: write it above the table, "
                             "e.g. 'Tháng:' and '12/2021'", row=header_row, sheet=grid.sheet)
@@ -566,7 +578,7 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
     if "region_code" in labelled:
         region_code = _region_code(labelled["region_code"][1])
     if "region_name" in labelled or ("department_name" in labelled and region_code is None):
-        row, value = labelled.get("region_name") or labelled["department_name"]
+        row, value, _ = labelled.get("region_name") or labelled["department_name"]
         by_name = _region_by_name(_text(value), period, reference)
         if region_code is None:
             if len(by_name) != 1:
@@ -599,7 +611,24 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
         default_status = _text(labelled["status"][1])
     elif this_month.estimate:
         default_status = "estimate"
+        written_once["status"] = (header_row, this_month.label)  # "Ước tính tháng ..." says so
+    written_once.setdefault("period", (header_row, this_month.label))  # "Thực hiện tháng 12/2021"
     index = {kind: c.index for kind, c in by_kind.items()}
+    in_row = {column: by_kind[kind].label for column, kind in (("unit", "unit"), ("note", "note"),
+                                                                ("status", "status")) if kind in by_kind}
+    origins = CellOrigins(records={}, columns={
+        **written_once, **{c: (None, label) for c, label in in_row.items()},
+        "indicator_code": (None, by_kind["code"].label if "code" in by_kind else name_col.label),
+        "value": (None, this_month.label)}, texts={
+        (row, written): _text(value) for row, value, written in labelled.values()})
+
+    def record_origins(number: int, indicator: str, code: str, status_written: str, value_label: str) -> None:
+        """Where the cells of the record of ``indicator`` read from row ``number`` are."""
+        places: dict[str, Place] = {**written_once, **{c: (number, label) for c, label in in_row.items()
+                                                        if c != "status" or status_written}}
+        places["indicator_code"] = (number, by_kind["code"].label if code else name_col.label)
+        places["value"] = (number, value_label)
+        origins.records.setdefault(number, {})[indicator] = places
 
     # --- the rows
     records, reported = [], []
@@ -630,7 +659,8 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
                              "a spelling listed in etl/reference/indicator_names.csv"))
             continue
         unit = _text(_cell(cells, index.get("unit")))
-        status = _text(_cell(cells, index.get("status"))) or default_status
+        status_written = _text(_cell(cells, index.get("status")))
+        status = status_written or default_status
         note = _text(_cell(cells, index.get("note")))
         if isinstance(value, str) and value.endswith("%") and fold(unit) in ("%", "phan tram", "percent"):
             value = value.removesuffix("%").strip()
@@ -639,23 +669,26 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
         if ytd_indicator is None:
             records.append({**base, "indicator_code": indicator, "value": "" if _is_empty(value) else value})
             reported.append((number, indicator, extras))
+            record_origins(number, indicator, code, status_written, this_month.label)
             continue
         # one row, two indicators: this month's figure is one, the year-to-date cell the other
         ytd_value = extras["ytd"]
         if not _is_empty(value) or _is_empty(ytd_value):
             records.append({**base, "indicator_code": indicator, "value": "" if _is_empty(value) else value})
             reported.append((number, indicator, {m: v for m, v in extras.items() if m not in YTD_MEASURES + ("ytd",)}))
+            record_origins(number, indicator, code, status_written, this_month.label)
         if not _is_empty(ytd_value):
             if isinstance(ytd_value, str) and ytd_value.endswith("%"):
                 ytd_value = ytd_value.removesuffix("%").strip()
             records.append({**base, "indicator_code": ytd_indicator, "value": ytd_value})
             reported.append((number, ytd_indicator, {m: extras[m] for m in YTD_MEASURES}))
+            record_origins(number, ytd_indicator, code, status_written, by_kind["ytd"].label)
 
     frame = _frame(records, grid.sheet is not None)
     directives = dict(grid.directives)
     figures = _reported_figures(reported, by_kind, directives, records, problems)
     return RawTable(frame=frame, sheet=grid.sheet, header_row=header_row, directives=directives,
-                    problems=problems, reported=figures)
+                    problems=problems, reported=figures, origins=origins)
 
 
 _LONG_COLUMNS = ("region_code", "indicator_code", "period", "value", "unit", "status", "department_code", "note")

@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa
 
 from etl import vnnum
-from etl.readers import FileReadError, RawTable, read_table, repeated_header_rows
+from etl.readers import (CellOrigins, FileReadError, Place, RawTable, SeveralTablesError, read_table,
+                         repeated_header_rows)
 from etl.reference import Reference, fold, load_reference
 
 SubmissionKind = Literal["monthly", "plan"]
@@ -100,6 +101,31 @@ class PreparedSubmission:
     reported: object | None = None
     #: every check run on the file, passed or failed (reading, suites, then those run while loading)
     check_results: list[CheckResult] = field(default_factory=list)
+    #: where the long-format cells were written, for a file in another layout (the report layout)
+    origins: CellOrigins | None = None
+    #: the figures' cells as written by (source row, indicator code), made on first use by written()
+    _written: pd.Series | None = field(default=None, init=False, repr=False)
+
+    def place(self, row: int | None, column: str | None, indicator: str | None = None) -> Place:
+        """(row, column) to name in a problem about long-format ``column`` of the figure of
+        ``indicator`` at source ``row``: the sheet's own row and header (or label) where the
+        file is in another layout, else as given."""
+        return (row, column) if self.origins is None else self.origins.place(row, column, indicator)
+
+    def written(self, row: int, indicator: str) -> str | None:
+        """The number cell of the figure of ``indicator`` at source ``row`` as the clerk wrote it
+        (``value_text``), or None if the file has no such figure. Looked up by an index made
+        once: checks after loading ask for one cell per finding, of files up to millions of rows."""
+        if self.frame is None or "value_text" not in self.frame:
+            return None
+        if self._written is None:
+            keys = pd.MultiIndex.from_arrays([self.frame["source_row"].to_numpy(),
+                                              np.asarray(self.frame["indicator_code"], dtype=object)])
+            self._written = pd.Series(np.asarray(self.frame["value_text"], dtype=object), index=keys)
+        found = self._written.get((row, indicator))
+        if isinstance(found, pd.Series):  # the same figure twice in the file (rejected anyway)
+            found = found.iloc[0]
+        return None if found is None or pd.isna(found) else str(found)
 
     @property
     def errors(self) -> list[Problem]:
@@ -171,7 +197,13 @@ def prepare_submission(
     prepared = PreparedSubmission(path, sha256 or file_sha256(path), None, None, None, None, 0)
     file_name = path.name
 
-    def problem(row, column, value, rule, message, sheet=None):
+    def problem(row, column, value, rule, message, sheet=None, indicator=None, placed=False):
+        """Record a problem; one about a long-format column is placed where the clerk wrote the
+        cell (``placed``: already named as in the sheet, e.g. by the report-layout reader)."""
+        if not placed:
+            row, column = prepared.place(row, column, indicator)
+            if prepared.origins is not None:
+                value = prepared.origins.written((row, column), value)
         prepared.problems.append(
             Problem(file_name, sheet if sheet is not None else prepared.sheet, row, column,
                     None if value is None else str(value), rule, message)
@@ -183,11 +215,13 @@ def prepare_submission(
 
     try:
         raw = read_table(path, encoding=encoding)
-    except FileReadError as exc:
-        problem(exc.row, getattr(exc, "column", None), None, "file_readable", str(exc), sheet=exc.sheet)
-        checked("file_readable", 1)
+    except FileReadError as exc:  # unreadable, or (rule one_sheet_of_figures) figures on several sheets
+        problem(exc.row, exc.column, None, exc.rule, str(exc), sheet=exc.sheet)
+        checked(exc.rule, 1)
         return prepared
     checked("file_readable", 0, len(raw.frame))
+    if raw.sheets_in_file is not None:  # a workbook: its figures are on one sheet
+        checked(SeveralTablesError.rule, 0, raw.sheets_in_file)
     prepared.sheet = raw.sheet
     if raw.sheet is None:  # a CSV: UTF-8, or its encoding stated (BOM, directive, --encoding)
         if raw.encoding_note:
@@ -197,8 +231,9 @@ def prepare_submission(
     raw.frame = raw.frame.rename(columns=_known_column_named(raw.frame.columns))
     prepared.rows_in_file = len(raw.frame)
     prepared.reported = raw.reported
+    prepared.origins = raw.origins
     for row, column, value, rule, message in raw.problems:  # found by the reader (report layout)
-        problem(row, column, value, rule, message)
+        problem(row, column, value, rule, message, placed=True)
     columns = [c for c in raw.frame.columns if c != "source_row"]
     kind = detect_kind(columns)
     checked("submission_kind", int(kind is None), len(columns))
@@ -242,7 +277,8 @@ def prepare_submission(
     parameters = _suite_parameters(reference, today)
     if while_validating is not None and prepared.accepted:
         while_validating(prepared)
-    prepared.problems += run_suite(kind, frame, parameters, file_name, raw.sheet, outcomes=prepared.check_results)
+    prepared.problems += run_suite(kind, frame, parameters, file_name, raw.sheet, outcomes=prepared.check_results,
+                                   origins=raw.origins)
     prepared.problems = _dedupe(prepared.problems)
     return prepared
 
@@ -307,6 +343,18 @@ class _NumberCells:
             self.strings = pa.array((cells if self.is_text.all() else cells[self.is_text]).array)
         self.rows = raw.frame["source_row"].to_numpy()[self.is_text]
         self.readings: vnnum.ArrayReadings | None = None
+        self._indicators = raw.frame["indicator_code"] if "indicator_code" in raw.frame else None
+        self._positions: np.ndarray | None = None
+
+    def indicator(self, i: int) -> str | None:
+        """The indicator code written for the ``i``-th text cell: which figure of its row it is
+        (a report-layout row can hold two), so its problem names the right cell. Only looked
+        up for cells with a problem."""
+        if self._indicators is None:
+            return None
+        if self._positions is None:
+            self._positions = np.flatnonzero(self.is_text)
+        return str(self._indicators.iloc[int(self._positions[i])]).strip().upper()
 
 
 def _is_text(cells: pd.Series) -> np.ndarray:
@@ -353,13 +401,14 @@ def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None
         for i in detection.only_rows[minority][:20]:
             problem(int(rows[i]), column, strings[i].as_py(), "number_format_consistent",
                     "numbers in this file are written both the Vietnamese way (1.302,9) and the "
-                    f"English way (1,302.9); this one is written the {vnnum._NAMES[minority]} way")
+                    f"English way (1,302.9); this one is written the {vnnum._NAMES[minority]} way",
+                    indicator=numbers.indicator(i))
         return None
     for i in detection.ambiguous_rows[:20]:
         vi, en = readings.value["vi"][i], readings.value["en"][i]
         problem(int(rows[i]), column, strings[i].as_py(), "number_format_unambiguous",
                 f"reads as {vi:g} the Vietnamese way and {en:g} the English way, and nothing in the "
-                "file settles which; add a first line '# number_format: vi' (or en)")
+                "file settles which; add a first line '# number_format: vi' (or en)", indicator=numbers.indicator(i))
     return None
 
 
@@ -383,7 +432,7 @@ def _parse_numbers(raw: RawTable, column: str, convention: str | None, problem,
         rows = numbers.rows
         for i in np.flatnonzero(unreadable):
             problem(int(rows[i]), column, strings[i].as_py(), "number_readable",
-                    f"not a number written the {vnnum._NAMES[convention]} way")
+                    f"not a number written the {vnnum._NAMES[convention]} way", indicator=numbers.indicator(i))
     return values
 
 
@@ -493,11 +542,12 @@ def _canonical_units(text: pd.Series, reference: Reference) -> pd.Series:
 
 
 def _cells_as_written(cells: pd.Series) -> np.ndarray | pd.Series:
-    """The cell as written, for problem reports."""
+    """The cell as written, for problem reports: text as it is, a spreadsheet number in full."""
     dtype = cells.dtype
     if isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype) and not cells.hasnans:
         return cells.astype(str)  # every cell is already a str
-    return cells.map(lambda v: "" if v is None else str(v)).to_numpy()
+    return cells.map(lambda v: "" if v is None else vnnum.number_in_full(v) if isinstance(v, (int, float))
+                     and not isinstance(v, bool) else str(v)).to_numpy()
 
 
 def _normalise(raw, kind, convention, reference: Reference, today, problem,

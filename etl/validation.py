@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from etl.config import load_settings
+from etl.readers import CellOrigins
 from etl.submission import CheckResult, Problem
 
 #: GX severity -> what it means for a submission
@@ -109,6 +110,7 @@ def run_suite(
     *,
     header_row: int | None = None,
     outcomes: list[CheckResult] | None = None,
+    origins: CellOrigins | None = None,
 ) -> list[Problem]:
     """Validate ``frame`` against suite ``name`` and return its problems.
 
@@ -117,6 +119,10 @@ def run_suite(
 
     ``outcomes``, if given, receives one :class:`~etl.submission.CheckResult` per
     expectation, passed or failed (with GX's element and unexpected counts).
+
+    ``origins``: where the cells were written, for a file in another layout (the report
+    layout); each problem then names the sheet's row and header, and, since one row of such a
+    sheet can hold two figures, the failing figure is told by its row and indicator.
     """
     definition = load_suite_definition(name)
     if header_row is not None:
@@ -124,20 +130,21 @@ def run_suite(
     else:
         data = frame
     _, batch_definition = _context()
-    view = _validated_view(data, definition)
+    keys = ["source_row"] + (["indicator_code"] if origins is not None and "indicator_code" in data else [])
+    view = _validated_view(data, definition, keys)
     # One validation at a time per process: the context, its asset and batch definition are
     # shared, and GX 1.24 is not safe to run from two threads at once (frames got mixed up:
     # pandas warned of a boolean key from another frame). Airflow runs each task in a
     # process of its own, so this only orders threads of one process (the CLI, tests).
     with _ONE_VALIDATION_AT_A_TIME:
         batch = batch_definition.get_batch(batch_parameters={"dataframe": view})
-        results = _validate(batch, definition, parameters)
+        results = _validate(batch, definition, parameters, keys)
     problems: list[Problem] = []
     if outcomes is not None:
         outcomes += [_check_result(name, outcome) for outcome in results]
     if all(outcome.success for outcome in results):
         return problems
-    values_by_row = data.set_index("source_row", drop=False) if "source_row" in data else None
+    values_by_row = data.set_index(keys, drop=False) if "source_row" in data else None
     for outcome in results:
         if outcome.success:
             continue
@@ -148,18 +155,18 @@ def run_suite(
                 f"suite {name}, rule {meta['rule']}: {outcome.exception_info.get('exception_message')}\n"
                 f"{outcome.exception_info.get('exception_traceback')}"
             )
-        problems += _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row)
+        problems += _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row, origins)
     return problems
 
 
-def _validate(batch, definition: dict[str, Any], parameters: dict[str, Any]) -> list:
+def _validate(batch, definition: dict[str, Any], parameters: dict[str, Any], keys: list[str]) -> list:
     """GX's outcome per expectation of the suite, in the suite's order.
 
     Two passes: every expectation with GX's BASIC result format (success and counts, which
     is all a passing rule needs), then only the failed ones again with COMPLETE, for the
-    rows to report. Most files pass, and COMPLETE costs about half as much again as
-    BASIC in GX's bookkeeping per expectation (0.35 s against 0.24 s per run on a
-    sample file), whatever the rows.
+    rows to report (told by the columns ``keys``). Most files pass, and COMPLETE costs about
+    half as much again as BASIC in GX's bookkeeping per expectation (0.35 s against 0.24 s
+    per run on a sample file), whatever the rows.
     """
     from great_expectations.core import ExpectationSuite
 
@@ -172,7 +179,7 @@ def _validate(batch, definition: dict[str, Any], parameters: dict[str, Any]) -> 
     by_rule = run(expectations, {"result_format": "BASIC"})
     failed = [e for e in expectations if not by_rule[e["meta"]["rule"]].success]
     if failed:
-        by_rule |= run(failed, {"result_format": "COMPLETE", "unexpected_index_column_names": ["source_row"]})
+        by_rule |= run(failed, {"result_format": "COMPLETE", "unexpected_index_column_names": keys})
     return [by_rule[e["meta"]["rule"]] for e in expectations]
 
 
@@ -210,9 +217,9 @@ def _condition_columns(condition: Any) -> set[str] | None:
     return None
 
 
-def _columns_read(definition: dict[str, Any]) -> set[str] | None:
+def _columns_read(definition: dict[str, Any], keys: list[str]) -> set[str] | None:
     """Every column the suite's expectations read, or None if some may read the whole table."""
-    columns = {"source_row"}  # GX reports unexpected rows by it
+    columns = set(keys)  # GX reports unexpected rows by them
     for expectation in definition["expectations"]:
         if not expectation["type"].startswith(_COLUMN_FAMILIES):
             return None
@@ -229,8 +236,8 @@ def _columns_read(definition: dict[str, Any]) -> set[str] | None:
     return columns
 
 
-def _validated_view(data: pd.DataFrame, definition: dict[str, Any]) -> pd.DataFrame:
-    columns = _columns_read(definition)
+def _validated_view(data: pd.DataFrame, definition: dict[str, Any], keys: list[str]) -> pd.DataFrame:
+    columns = _columns_read(definition, keys)
     view = data if columns is None else data[[c for c in data.columns if c in columns]]
     plain = {}
     for column in view.columns:
@@ -268,11 +275,16 @@ def _check_result(suite: str, outcome) -> CheckResult:
                        None if elements is None else int(elements), None if unexpected is None else int(unexpected))
 
 
-def _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row) -> list[Problem]:
+def _problems_from(outcome, meta, config, values_by_row, file_name, sheet, header_row,
+                   origins: CellOrigins | None = None) -> list[Problem]:
     severity = SEVERITIES[str(config.severity.value if hasattr(config.severity, "value") else config.severity)]
 
-    def make(row, value, message=meta["message"]):
-        return Problem(file_name, sheet, row, meta["column"], value, meta["rule"], message, severity)
+    def make(row, value, message=meta["message"], indicator=None):
+        column = meta["column"]
+        if origins is not None:  # the sheet's own row and header, and the cell as written there
+            row, column = origins.place(row, column, indicator)
+            value = origins.written((row, column), value)
+        return Problem(file_name, sheet, row, column, value, meta["rule"], message, severity)
 
     result = outcome.result
     if config.type == "expect_column_distinct_values_to_contain_set":
@@ -281,17 +293,22 @@ def _problems_from(outcome, meta, config, values_by_row, file_name, sheet, heade
     index_list = result.get("unexpected_index_list")
     if not index_list:  # a table-level rule
         return [make(header_row, result.get("observed_value"))]
-    rows = sorted({int(entry["source_row"]) for entry in index_list})
+    # (row, indicator) when the figures are told apart by indicator too (see run_suite), else (row,)
+    by_indicator = values_by_row is not None and values_by_row.index.nlevels == 2
+    failed = sorted({(int(entry["source_row"]), str(entry["indicator_code"])) if by_indicator
+                     else (int(entry["source_row"]),) for entry in index_list})
+    rows = sorted({key[0] for key in failed})
     value_column = meta.get("value_column") or config.kwargs.get("column") or meta["column"]
     problems = []
-    for row in rows[:MAX_ROWS_PER_RULE]:
+    for key in [k for k in failed if k[0] in set(rows[:MAX_ROWS_PER_RULE])]:
         value = None
         if values_by_row is not None and value_column in values_by_row:
-            cell = values_by_row.at[row, value_column] if row in values_by_row.index else None
+            at = key if by_indicator else key[0]
+            cell = values_by_row.at[at, value_column] if at in values_by_row.index else None
             if isinstance(cell, pd.Series):
                 cell = cell.iloc[0]
             value = None if cell is None or (isinstance(cell, float) and pd.isna(cell)) else str(cell)
-        problems.append(make(row, value))
+        problems.append(make(key[0], value, indicator=key[1] if by_indicator else None))
     if len(rows) > MAX_ROWS_PER_RULE:
         problems.append(make(None, None, f"{meta['message']} — and {len(rows) - MAX_ROWS_PER_RULE} more rows"))
     return problems

@@ -105,6 +105,18 @@ def parse_number(text: str, convention: Convention | None = "vi") -> float:
 _NAMES: dict[Convention, str] = {"vi": "Vietnamese", "en": "English"}
 
 
+def number_in_full(value: float) -> str:
+    """A number held as a number (a spreadsheet cell, a stored figure) with every digit it has
+    and never in exponent form: 2345678.0 -> '2345678', 4.51 -> '4.51', 1e-7 -> '0.0000001'.
+    Problems quote it where no text was written, so the clerk recognises the cell."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    text = repr(float(value))  # the shortest digits that give the number back
+    if "e" not in text and "n" not in text:  # the common case, ten times faster (every cell of a sheet)
+        return text.removesuffix(".0")
+    return text if not np.isfinite(value) else np.format_float_positional(float(value), trim="-")
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else repr(value)
 

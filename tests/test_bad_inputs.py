@@ -56,11 +56,14 @@ REJECTED = {
     "corrupt_truncated.xlsx": [(None, None, None, "file_readable", "not a readable .xlsx workbook (BadZipFile")],
     "corrupt_not_a_workbook.xlsx": [(None, None, None, "file_readable", "not a readable .xlsx workbook")],
     "corrupt_sheet_xml.xlsx": [("so_lieu", None, None, "file_readable", "sheet 'so_lieu' is damaged")],
+    "two_sheets_of_figures.xlsx": [(None, None, None, "one_sheet_of_figures",
+                                    "figures on 2 sheets, 'Tháng 1' (header in row 1) and 'Tháng 2' (header in "
+                                    "row 1): only one sheet of a file is read")],
 }
 #: only these problems, nothing else (a clear message, not a cascade)
 ONLY = {"vni_font_encoding.csv", "utf16_without_bom.csv", "missing_column.csv", "header_repeated.csv",
         "header_cells_merged.xlsx", "data_cells_merged.xlsx", "period_thang.csv", "formula_uncalculated.xlsx",
-        "empty.csv", "header_only.csv", "corrupt_truncated.xlsx"}
+        "empty.csv", "header_only.csv", "corrupt_truncated.xlsx", "two_sheets_of_figures.xlsx"}
 
 NOTES = ("Ước tính của Sở Công Thương", "Số liệu sơ bộ", "")
 # name: (warnings expected, notes of the three figures)

@@ -411,3 +411,109 @@ def test_a_departments_own_xlsx_with_a_two_row_header_and_percent_cells_is_read(
     assert reported.at["IND_OUTPUT", "pct_ytd_vs_same_period"] == pytest.approx(5.36)   # "tăng/giảm": growth
     assert reported.at["EXPORT", "ytd"] == pytest.approx(1302.9)
     assert prepared.reported.labels["pct_vs_same_month"] == "So sánh (%) Tháng này so với cùng kỳ"
+
+
+# --------------------------------------------------------------------------- one sheet of figures
+
+
+def test_a_report_with_next_months_copy_on_another_sheet_is_refused_naming_both(engine, landing):
+    """A department fills the template, then copies the sheet for the next month: reading the
+    first sheet only would leave the copy (and its unreadable figure) out without a word."""
+    path = _filled_template(landing, "bao_cao_hai_thang.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    copy = workbook.copy_worksheet(workbook.active)
+    copy.title = "Tháng 1-2022"
+    copy.cell(row=_row_of(path, "RETAIL"), column=TEMPLATE_COLUMNS["value"]).value = "ba nghìn"
+    workbook.save(path)
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine, move=True)
+
+    assert result.status == "rejected"
+    assert [(p["sheet"], p["row"], p["column"], p["rule"]) for p in result.problems] == [
+        (None, None, None, "one_sheet_of_figures")]
+    assert (f"figures on 2 sheets, 'Tháng 12-2021' (report table, header in row {HEADER_ROW}) and 'Tháng 1-2022' "
+            f"(report table, header in row {HEADER_ROW}): only one sheet of a file is read"
+            in result.problems[0]["message"])
+    assert table_contents(engine, DATA_TABLES) == before                # nothing half-loaded
+    with engine.connect() as conn:                                      # a failed reading check of the batch
+        failed = conn.execute(sa.text("SELECT suite_name, success FROM dw.audit_check_result "
+                                      "WHERE batch_key = :b AND rule = 'one_sheet_of_figures'"),
+                              {"b": result.batch_key}).fetchall()
+    assert [tuple(r) for r in failed] == [("reading", False)]
+
+    # the same workbook with the copy replaced by a sheet of notes is one report, and loads
+    del workbook["Tháng 1-2022"]
+    notes = workbook.create_sheet("Ghi chú")
+    notes.append(["Số liệu tháng 12/2021 là số ước tính; số chính thức gửi vào tháng sau."])
+    workbook.save(landing / "bao_cao_co_ghi_chu.xlsx")
+    assert ingest_file(landing / "bao_cao_co_ghi_chu.xlsx", engine).status == "loaded"
+
+
+# --------------------------------------------------------------------------- problems name the sheet's cells
+
+
+def test_a_problem_with_this_months_figure_names_the_sheets_header(tmp_path):
+    path = _filled_template(tmp_path)
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "RETAIL")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["value"]).value = "23.900"
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["ytd"]).value = "250.000"
+    workbook.save(path)
+
+    problems = prepare_submission(path).problems
+
+    assert [(p.sheet, p.row, p.column, p.value, p.rule) for p in problems] == [
+        ("Tháng 12-2021", row, "Lũy kế từ đầu năm", "250.000", "number_format_unambiguous"),
+        ("Tháng 12-2021", row, "Thực hiện tháng 12/2021", "23.900", "number_format_unambiguous")]
+
+
+def test_each_figure_of_a_two_figure_row_is_named_by_its_own_column(tmp_path):
+    """The IIP row holds this month's index (IIP_MONTH) and, in its year-to-date cell, the
+    cumulative index (IIP): a problem with either names that cell and quotes what is in it."""
+    text = _csv_report(tmp_path, "plain.csv").read_text(encoding="utf-8")
+    path = write_csv(tmp_path, "iip.csv", text.replace(";%;;108;104,51;", ";%;;khoảng 108;-4,51;"))
+
+    problems = prepare_submission(path).problems
+
+    assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
+        (12, "Lũy kế 12 tháng", "-4,51", "index_positive"),
+        (12, "Ước tính tháng 12/2021", "khoảng 108", "number_readable")]
+
+
+def test_a_value_written_above_the_table_is_named_where_it_is_written_once(tmp_path):
+    path = write_csv(tmp_path, "future.csv", "Mã tỉnh:;79;\nTháng:;01/2099;\n\nChỉ tiêu;Đơn vị;Thực hiện tháng\n"
+                                             "KNXK;triệu USD;1,5\nKim ngạch nhập khẩu;triệu USD;2,5\n")
+
+    problems = prepare_submission(path).problems
+
+    assert [(p.row, p.column, p.value, p.rule) for p in problems] == [(2, "Tháng", "01/2099", "period_not_in_future")]
+
+
+def test_warnings_after_loading_quote_the_cell_as_written_under_the_sheets_header(engine, landing):
+    """A revision, an outlier or a unit slip found once the batch is written names the sheet's
+    column and quotes the cell as the clerk wrote it (a number cell in full, never 2.34568e+06)."""
+    ingest_paths([BD_SAMPLE], engine)
+    path = _filled_template(landing)
+    workbook = openpyxl.load_workbook(path)
+    retail, export = _row_of(path, "RETAIL"), _row_of(path, "EXPORT")
+    workbook.active.cell(row=retail, column=TEMPLATE_COLUMNS["value"]).value = "23.456,7"
+    workbook.active.cell(row=export, column=TEMPLATE_COLUMNS["value"]).value = 2345678.0
+    workbook.save(path)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "loaded", result.problems
+    month = "Thực hiện tháng 12/2021"
+    found = {(p["row"], p["column"], p["value"], p["rule"]) for p in result.problems
+             if not p["rule"].startswith("reported_")}
+    assert (retail, month, "23.456,7", "revision_exceeds_threshold") in found
+    assert (export, month, "2345678", "revision_exceeds_threshold") in found
+    assert (export, month, "2345678", "probable_unit_slip") in found
+    assert {(row, column, value) for row, column, value, _ in found} == {
+        (retail, month, "23.456,7"), (export, month, "2345678")}
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT source_row, column_name, value_text FROM analytics.v_submission_problem "
+            "WHERE file_name = :f AND rule = 'revision_exceeds_threshold'"), {"f": path.name}).fetchall()
+    assert sorted(tuple(r) for r in stored) == sorted([(retail, month, "23.456,7"), (export, month, "2345678")])

@@ -151,3 +151,11 @@ def test_nan_for_blank_cells_and_flags_for_unreadable_ones():
     values, bad = vnnum.parse_number_array(pa.array(["1,5", "", None, "x"]), "vi")
     assert values[0] == 1.5 and math.isnan(values[1]) and math.isnan(values[2]) and math.isnan(values[3])
     assert bad.tolist() == [False, False, False, True]
+
+
+def test_a_number_held_as_a_number_is_written_in_full_never_in_exponent_form():
+    """What a problem quotes for a spreadsheet cell that holds a number, or a stored figure."""
+    from etl.vnnum import number_in_full
+
+    assert [number_in_full(v) for v in (2345678.0, 4.51, 1e-7, 1e16, 12, -0.5, 0.1 + 0.2)] == [
+        "2345678", "4.51", "0.0000001", "10000000000000000", "12", "-0.5", "0.30000000000000004"]

@@ -39,6 +39,8 @@ future_period.csv                  a period in 2099
 corrupt_truncated.xlsx             a workbook cut off half-way (a broken download)
 corrupt_not_a_workbook.xlsx        a CSV renamed .xlsx
 corrupt_sheet_xml.xlsx             a zip whose sheet XML is broken
+two_sheets_of_figures.xlsx         January on one sheet, February (one value unreadable) on
+                                   another: refused naming both sheets, not half read
 =================================  =====================================================
 
 The file "far too large" is not here: the test makes a sparse one in a temporary folder.
@@ -193,6 +195,17 @@ def simple_sheet(workbook) -> None:
         sheet.append(row)
 
 
+def two_sheets_of_figures(workbook) -> None:
+    january = _sheet(workbook, "Tháng 1")
+    january.append(HEADER)
+    for row in _good_rows_as_cells()[:2]:
+        january.append(row)
+    february = workbook.create_sheet("Tháng 2")
+    february.append(HEADER)
+    february.append(_good_rows_as_cells()[2])
+    february.append([74, "EXPORT", "2021-02", "ba nghìn", "triệu USD", "official", None])
+
+
 # --------------------------------------------------------------------------- the corpus
 
 
@@ -232,6 +245,7 @@ def corpus() -> dict[str, bytes]:
         "corrupt_truncated.xlsx": good_xlsx[: len(good_xlsx) // 2],
         "corrupt_not_a_workbook.xlsx": good.encode("utf-8"),
         "corrupt_sheet_xml.xlsx": _deterministic(_workbook_bytes(simple_sheet), _broken_sheet_xml),
+        "two_sheets_of_figures.xlsx": _deterministic(_workbook_bytes(two_sheets_of_figures)),
     }
     return files
 
