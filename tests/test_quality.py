@@ -126,7 +126,7 @@ def test_a_broken_trade_balance_is_reported_at_the_trade_balance_figure(engine, 
             "74;IMPORT;2024-05;80,0;triệu USD;official\n74;TRADE_BALANCE;2024-05;0,05;tỷ USD;official\n")
     result = ingest_file(write_csv(landing, "tb.csv", "# number_format: vi\n" + HEADER + rows), engine)
     assert result.status == "loaded"
-    assert _identity_findings(result) == [(6, "value", "0.05")]      # row 6: after the directive and the header
+    assert _identity_findings(result) == [(6, "value", "0,05")]      # row 6: after the directive and the header
 
 
 def test_a_re_sent_part_that_breaks_a_stored_trade_balance_is_reported_at_that_part(engine, landing):
@@ -140,7 +140,7 @@ def test_a_re_sent_part_that_breaks_a_stored_trade_balance_is_reported_at_that_p
                "74;TRADE_BALANCE;2024-06;20,0;triệu USD;official\n")
     result = ingest_file(write_csv(landing, "may_revised.csv", HEADER + revised), engine)
     assert result.status == "loaded"
-    assert _identity_findings(result) == [(3, "value", "30")]
+    assert _identity_findings(result) == [(3, "value", "30,0")]     # as the clerk wrote it
 
 
 def test_the_seed_report_s_positivity_rate_is_flagged():
