@@ -121,6 +121,21 @@ def test_batches_shows_a_dash_for_what_an_unreadable_file_does_not_have(statwh_h
     assert rebuilt.returncode == 0 and "dw.fct_annual_rollup: 0 rows written (missing or wrong before)" in rebuilt.stdout
 
 
+def test_a_rejected_file_is_fixed_with_the_number_format_option_instead_of_editing_it(statwh_home, tmp_path):
+    """The README's remedy for an ambiguous number works on the file already rejected; the same
+    bytes sent again afterwards are the loaded batch, and exit 0."""
+    amb = write_csv(tmp_path, "amb.csv", "region_code,indicator_code,period,value,unit,status\n"
+                    "74,RETAIL,2024-01,231.578,tỷ đồng,official\n")
+    assert statwh("ingest", str(amb), env_home=statwh_home).returncode == 1
+    fixed = statwh("ingest", "--number-format", "vi", str(amb), env_home=statwh_home)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "1 files: 1 loaded, 0 rejected, 0 already processed; 1 new or changed figures" in fixed.stdout
+    again = statwh("ingest", str(amb), env_home=statwh_home)
+    assert again.returncode == 0, again.stdout
+    assert "amb.csv: duplicate (already processed as batch 2 (loaded))" in again.stderr
+    assert "rejected earlier" not in again.stdout
+
+
 def test_run_takes_the_landing_folder(statwh_home):
     for path in SAMPLE_DIR.iterdir():
         (statwh_home / "landing" / path.name).write_bytes(path.read_bytes())
