@@ -202,6 +202,25 @@ def test_the_statwh_command_refuses_a_bad_date_or_count_without_a_traceback(stat
     assert (done.returncode, json.loads(done.stdout)) == (0, [])
 
 
+def test_completeness_of_a_month_is_assessed_as_of_the_instant_asked_not_left_from_an_earlier_call(loaded_home):
+    """December 2021 as of 31 January 2022 (deadline 20 January): nothing had arrived. Asked again
+    without --as-of, the month is assessed as of now, however old it is: the sample's reports
+    are in (late: they were loaded today). The question about the past changed nothing stored."""
+    def december(*options: str) -> dict:
+        done = statwh("completeness", "--month", "2021-12", *options, "--format", "json", env_home=loaded_home)
+        assert done.returncode == 0, done.stderr
+        return {r["department_code"]: (r["expected"], r["received"], r["late"], r["missing"])
+                for r in json.loads(done.stdout)}
+
+    now = {"SCT-BD": (10, 10, 10, 0), "SCT-BT": (5, 5, 5, 0)}
+    assert december() == now
+    assert december("--as-of", "2022-01-31") == {"SCT-BD": (10, 0, 0, 10), "SCT-BT": (5, 0, 0, 5)}
+    assert december() == now
+    recent = statwh("completeness", "--format", "json", env_home=loaded_home)  # the last 13 months only
+    assert recent.returncode == 0, recent.stderr
+    assert not [r for r in json.loads(recent.stdout) if r["month_key"] <= 202112]
+
+
 def _waiting_for_flock(pid: int) -> bool:
     """Whether process ``pid`` is blocked waiting for a flock (Linux's /proc/locks lists
     waiters as '-> FLOCK ... WRITE <pid> ...')."""
