@@ -5,6 +5,8 @@ Who must report what is reference data: ``etl/reference/reporting_obligations.cs
 month). :func:`assess_reporting` stores each obligation-month's status in
 ``dw.fct_reporting_status`` as of an instant; :func:`reporting_alerts` turns missing
 reports into error alerts and late ones into warnings, one per department and month.
+:func:`reporting_completeness` answers ``statwh completeness``: the rates of the months
+asked, assessed as of the instant asked, whatever an earlier assessment stored.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from etl.alerts import Alert
 from etl.reference import REFERENCE_DIR
-from etl.warehouse import arrow_table, bulk_insert
+from etl.warehouse import arrow_table, bulk_insert, utc_now
 
 _OBLIGATION_SCHEMA = pa.schema(
     [("department_code", pa.string()), ("region_code", pa.string()), ("indicator_code", pa.string()),
@@ -96,24 +98,55 @@ def _month_key(moment: dt.datetime, months_back: int) -> int:
     return (index // 12) * 100 + index % 12 + 1
 
 
+def _recent_months(as_of: dt.datetime, months_back: int) -> tuple[int, int]:
+    """(first, last) month keys: the ``months_back`` months before ``as_of``'s month, and it."""
+    return _month_key(as_of, months_back), _month_key(as_of, 0)
+
+
+def _assess(conn: Connection, months: tuple[int, int], as_of: dt.datetime) -> int:
+    """Replace the statuses of the months from ``months[0]`` to ``months[1]`` with their
+    assessment as of ``as_of`` (UTC, naive), in the caller's transaction; returns how many
+    obligation-months were assessed."""
+    from_key, to_key = months
+    conn.exec_driver_sql("DELETE FROM staging.stg_reporting_obligation")
+    bulk_insert(conn, "staging.stg_reporting_obligation", arrow_table(load_obligations(), _OBLIGATION_SCHEMA))
+    conn.execute(sa.text("DELETE FROM dw.fct_reporting_status WHERE month_key BETWEEN :f AND :t"),
+                 {"f": from_key, "t": to_key})
+    assessed = conn.execute(sa.text(_ASSESS), {"from_key": from_key, "to_key": to_key, "as_of": as_of}).rowcount
+    conn.exec_driver_sql("DELETE FROM staging.stg_reporting_obligation")
+    return assessed
+
+
 def assess_reporting(engine: Engine, as_of: dt.datetime, months_back: int = 13) -> int:
     """Reassess the obligations of the ``months_back`` months before ``as_of`` (UTC, naive),
     in one transaction; returns the number of obligation-months stored."""
-    from_key, to_key = _month_key(as_of, months_back), _month_key(as_of, 0)
     with engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM staging.stg_reporting_obligation")
-        bulk_insert(conn, "staging.stg_reporting_obligation", arrow_table(load_obligations(), _OBLIGATION_SCHEMA))
-        conn.execute(sa.text("DELETE FROM dw.fct_reporting_status WHERE month_key BETWEEN :f AND :t"),
-                     {"f": from_key, "t": to_key})
-        stored = conn.execute(sa.text(_ASSESS), {"from_key": from_key, "to_key": to_key, "as_of": as_of}).rowcount
-        conn.exec_driver_sql("DELETE FROM staging.stg_reporting_obligation")
-    return stored
+        return _assess(conn, _recent_months(as_of, months_back), as_of)
+
+
+def reporting_completeness(engine: Engine, as_of: dt.datetime | None = None, month_key: int | None = None,
+                           months_back: int = 13) -> pd.DataFrame:
+    """The reporting rates of ``month_key`` (any month, however old), or of the ``months_back``
+    months before ``as_of`` and its own, each assessed as of ``as_of`` (UTC, naive) before it
+    is shown, so the answer does not depend on what an earlier call stored.
+
+    Without ``as_of`` the assessment is as of now and is stored, as the daily DAG stores it.
+    An assessment as of another instant answers the question and is rolled back: the stored
+    statuses, which alerts and analysts read, stay the latest assessment made."""
+    instant = as_of or utc_now()
+    months = (month_key, month_key) if month_key is not None else _recent_months(instant, months_back)
+    with engine.connect() as conn, conn.begin() as transaction:
+        _assess(conn, months, instant)
+        summary = _summary(conn, months)
+        if as_of is not None:
+            transaction.rollback()
+    return summary
 
 
 def reporting_alerts(engine: Engine, as_of: dt.datetime, months_back: int = 13) -> tuple[list[Alert], list[str]]:
     """Alerts for missing (error) and late (warning) reports per department and month, and
     the fingerprints of department-months that no longer have missing reports."""
-    from_key, to_key = _month_key(as_of, months_back), _month_key(as_of, 0)
+    from_key, to_key = _recent_months(as_of, months_back)
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT s.department_code, s.month_key, s.status, r.region_code, i.indicator_code, s.deadline_at, "
@@ -154,13 +187,19 @@ def reporting_alerts(engine: Engine, as_of: dt.datetime, months_back: int = 13) 
     return alerts, cleared
 
 
-def completeness_summary(engine: Engine, month_key: int | None = None) -> pd.DataFrame:
+def completeness_summary(engine: Engine, months: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The stored reporting rates per department and month, of the months from ``months[0]``
+    to ``months[1]`` (default: every month stored), as last assessed."""
+    with engine.connect() as conn:
+        return _summary(conn, months)
+
+
+def _summary(conn: Connection, months: tuple[int, int] | None) -> pd.DataFrame:
     sql = ("SELECT department_code, month_key, expected, received, on_time, late, missing, not_yet_due, "
            "completeness_pct, timeliness_pct FROM analytics.v_reporting_completeness")
     params = {}
-    if month_key is not None:
-        sql += " WHERE month_key = :m"
-        params["m"] = month_key
-    with engine.connect() as conn:
-        result = conn.execute(sa.text(sql + " ORDER BY month_key, department_code"), params)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    if months is not None:
+        sql += " WHERE month_key BETWEEN :f AND :t"
+        params = {"f": months[0], "t": months[1]}
+    result = conn.execute(sa.text(sql + " ORDER BY month_key, department_code"), params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

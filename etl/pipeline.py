@@ -2,7 +2,10 @@
 
 ``ingest_file`` is what both the CLI and the nightly DAG call for each file:
 
-1. a file whose checksum is already recorded is not processed again (idempotent);
+1. a file whose checksum is already recorded is not processed again (idempotent): bytes
+   loaded once stay loaded; bytes rejected earlier are read again only when the caller
+   asks for them to be read another way (``number_format``, ``encoding``: the options the
+   README offers instead of editing the file), since only that can change the outcome;
 2. it is read, normalised and validated (:mod:`etl.submission`) before anything
    is written;
 3. a rejected file's batch and problems are recorded in one transaction, the file
@@ -44,7 +47,8 @@ from etl.config import Settings, load_settings
 from etl.cross_checks import report_cross_checks
 from etl.readers import SUPPORTED_SUFFIXES
 from etl.quality import run_statistical_checks
-from etl.submission import CheckResult, PreparedSubmission, Problem, file_sha256, prepare_submission
+from etl.submission import (CheckResult, PreparedSubmission, Problem, file_sha256, prepare_submission,
+                            reading_options)
 from etl.warehouse import (arrow_table, bulk_insert, lock_batches, next_batch_key, one_writer, refresh_rollups,
                            refresh_statistics, utc_now)
 
@@ -160,17 +164,26 @@ class IngestResult:
         return asdict(self)
 
 
-def find_batch_by_checksum(engine: Engine, sha256: str) -> tuple[int, str, str | None] | None:
-    """(batch key, status, where the file was kept) of the batch that processed these bytes."""
+def find_batch_by_checksum(engine: Engine, sha256: str, options: str | None = None
+                           ) -> tuple[int, str, str | None] | None:
+    """(batch key, status, where the file was kept) of the batch that makes reading these bytes
+    with these reading ``options`` (:func:`etl.submission.reading_options`) unnecessary: the
+    batch that loaded them, else the latest that rejected them read the same way. None: read it."""
     with engine.connect() as conn:
-        return _batch_with_checksum(conn, sha256)
+        return _batch_with_checksum(conn, sha256, options)
 
 
-def _batch_with_checksum(conn: Connection, sha256: str) -> tuple[int, str, str | None] | None:
-    row = conn.execute(
-        sa.text("SELECT batch_key, status, archived_path FROM dw.audit_load_batch WHERE file_sha256 = :s"),
-        {"s": sha256},
-    ).first()
+# A loaded batch answers for its bytes however they are asked to be read: the figures are in.
+_BATCH_WITH_CHECKSUM = """
+SELECT batch_key, status, archived_path FROM dw.audit_load_batch
+WHERE file_sha256 = :sha AND (status = 'loaded' OR reading_options IS NOT DISTINCT FROM :options)
+ORDER BY CASE WHEN status = 'loaded' THEN 0 ELSE 1 END, batch_key DESC
+LIMIT 1
+"""
+
+
+def _batch_with_checksum(conn: Connection, sha256: str, options: str | None) -> tuple[int, str, str | None] | None:
+    row = conn.execute(sa.text(_BATCH_WITH_CHECKSUM), {"sha": sha256, "options": options}).first()
     return None if row is None else (int(row[0]), str(row[1]), row[2])
 
 
@@ -224,7 +237,7 @@ def ingest_file(
     path = Path(path)
     with one_writer(engine):  # an embedded DuckDB file: one ingest at a time
         sha256 = file_sha256(path)
-        known = find_batch_by_checksum(engine, sha256)
+        known = find_batch_by_checksum(engine, sha256, reading_options(number_format, encoding))
         if known is not None:
             return _already_processed(path, known, engine, move=move)
         try:
@@ -261,10 +274,11 @@ class _ProcessedMeanwhile(Exception):
         self.known = known
 
 
-def _begin_batch(conn: Connection, sha256: str) -> int:
+def _begin_batch(conn: Connection, prepared: PreparedSubmission) -> int:
     """Inside a batch's transaction that holds the turn to write (:func:`lock_batches`): make
-    sure no batch has taken the same bytes meanwhile, and return the new batch key."""
-    known = _batch_with_checksum(conn, sha256)
+    sure no batch has taken the same bytes (read the same way) meanwhile, and return the new
+    batch key."""
+    known = _batch_with_checksum(conn, prepared.sha256, prepared.reading_options)
     if known is not None:
         raise _ProcessedMeanwhile(known)
     return next_batch_key(conn)
@@ -302,7 +316,7 @@ class _BatchTransaction:
             self._conn.close()
             self._conn = self._transaction = None
             return
-        self.batch_key = _begin_batch(self._conn, prepared.sha256)
+        self.batch_key = _begin_batch(self._conn, prepared)
         # assign: a shallow copy (copy-on-write), not a copy of a million rows
         data = arrow_table(prepared.frame.assign(batch_key=self.batch_key), schema)
         self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging-copy")
@@ -339,13 +353,15 @@ def _record_batch(conn: Connection, prepared: PreparedSubmission, batch_key: int
     conn.execute(
         sa.text(
             "INSERT INTO dw.audit_load_batch (batch_key, file_name, file_sha256, submission_kind, sheet_name, "
-            "number_convention, status, rows_in_file, rows_new_version, rows_unchanged, problem_count, "
-            "archived_path, pipeline_run_id, recorded_at) VALUES (:batch_key, :file_name, :sha, :kind, :sheet, "
-            ":convention, :status, :rows_in_file, :new, :unchanged, :problems, :kept_at, :run_id, :recorded_at)"
+            "number_convention, reading_options, status, rows_in_file, rows_new_version, rows_unchanged, "
+            "problem_count, archived_path, pipeline_run_id, recorded_at) VALUES (:batch_key, :file_name, :sha, "
+            ":kind, :sheet, :convention, :options, :status, :rows_in_file, :new, :unchanged, :problems, :kept_at, "
+            ":run_id, :recorded_at)"
         ),
         {
             "batch_key": batch_key, "file_name": prepared.path.name, "sha": prepared.sha256,
             "kind": prepared.kind, "sheet": prepared.sheet, "convention": prepared.number_convention,
+            "options": prepared.reading_options,
             "status": status, "rows_in_file": prepared.rows_in_file, "new": counts[0], "unchanged": counts[1],
             "problems": len(prepared.problems), "kept_at": str(kept_at), "run_id": run_id,
             "recorded_at": recorded_at,
@@ -400,7 +416,7 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
     kept_at = _kept_path(settings.quarantine_dir, prepared.sha256, prepared.path.name)
     with engine.begin() as conn:
         lock_batches(conn, f"reject {prepared.path.name}")
-        batch_key = _begin_batch(conn, prepared.sha256)
+        batch_key = _begin_batch(conn, prepared)
         recorded_at = recorded_at or utc_now()  # after the wait for the turn: in commit order
         _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run_id, recorded_at)
     report = {

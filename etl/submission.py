@@ -10,6 +10,7 @@ here touches the warehouse.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import re
@@ -103,6 +104,8 @@ class PreparedSubmission:
     check_results: list[CheckResult] = field(default_factory=list)
     #: where the long-format cells were written, for a file in another layout (the report layout)
     origins: CellOrigins | None = None
+    #: how the caller asked for the file to be read (:func:`reading_options`); None: as the file says
+    reading_options: str | None = None
     #: the figures' cells as written by (source row, indicator code), made on first use by written()
     _written: pd.Series | None = field(default=None, init=False, repr=False)
 
@@ -134,6 +137,23 @@ class PreparedSubmission:
     @property
     def accepted(self) -> bool:
         return not self.errors
+
+
+def reading_options(number_format: str | None, encoding: str | None) -> str | None:
+    """How the caller asked for a file to be read, as recorded with its batch
+    (``number_format=vi; encoding=cp1252``), or None when it left both to the file. Spellings
+    of one encoding are one option (``CP1252``, ``windows-1252``: ``cp1252``), so the same
+    bytes read the same way are recognised as read before."""
+    options = []
+    if number_format:
+        options.append(f"number_format={number_format.strip().lower()}")
+    if encoding:
+        try:
+            name = codecs.lookup(encoding.strip()).name
+        except LookupError:  # refused by the reader; recorded as given
+            name = encoding.strip().lower()
+        options.append(f"encoding={name}")
+    return "; ".join(options) or None
 
 
 def file_sha256(path: Path) -> str:
@@ -194,7 +214,8 @@ def prepare_submission(
     reference = reference or load_reference()
     today = today or dt.date.today()
     path = Path(path)
-    prepared = PreparedSubmission(path, sha256 or file_sha256(path), None, None, None, None, 0)
+    prepared = PreparedSubmission(path, sha256 or file_sha256(path), None, None, None, None, 0,
+                                  reading_options=reading_options(number_format, encoding))
     file_name = path.name
 
     def problem(row, column, value, rule, message, sheet=None, indicator=None, placed=False):

@@ -212,6 +212,7 @@ def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = F
         for match in reversed(views):
             if match:
                 raw.execute(f"DROP VIEW IF EXISTS {match.group(1)}")
+        _reshape_load_batch_table(conn, next(p for p in files if p.name == "dw.audit_load_batch.sql"))
         for path in files:
             # Straight to the driver, without parameters: a '%' in a comment is not a placeholder.
             raw.execute(path.read_text(encoding="utf-8"))
@@ -224,6 +225,31 @@ def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = F
             {"sha": checksum, "n": len(files), "at": utc_now()},
         )
     return len(files)
+
+
+def _reshape_load_batch_table(conn: Connection, ddl: Path) -> None:
+    """Bring a ``dw.audit_load_batch`` made before a rejected file could be read again to
+    today's shape, keeping its rows: it had ``file_sha256`` UNIQUE and no ``reading_options``,
+    and ``CREATE TABLE IF NOT EXISTS`` leaves an existing table as it is. The other tables
+    have not changed shape since they were first created."""
+    columns = column_types(conn, "dw.audit_load_batch")
+    unique = conn.execute(sa.text(
+        "SELECT constraint_name FROM information_schema.table_constraints WHERE table_schema = 'dw' "
+        "AND table_name = 'audit_load_batch' AND constraint_type = 'UNIQUE'")).scalars().all()
+    if not columns or (not unique and "reading_options" in columns):
+        return  # a new warehouse, or one already in shape
+    log.warning("dw.audit_load_batch: dropping the uniqueness of file_sha256, adding reading_options")
+    if conn.dialect.name == "postgresql":  # in place, so its grants stay
+        for name in unique:
+            conn.exec_driver_sql(f'ALTER TABLE dw.audit_load_batch DROP CONSTRAINT "{name}"')
+        conn.exec_driver_sql("ALTER TABLE dw.audit_load_batch ADD COLUMN IF NOT EXISTS reading_options VARCHAR")
+        return
+    # DuckDB cannot drop a constraint: the table is made again from its DDL and the rows copied
+    conn.exec_driver_sql("ALTER TABLE dw.audit_load_batch RENAME TO audit_load_batch_reshaped")
+    conn.connection.driver_connection.execute(ddl.read_text(encoding="utf-8"))
+    kept = ", ".join(columns)
+    conn.exec_driver_sql(f"INSERT INTO dw.audit_load_batch ({kept}) SELECT {kept} FROM dw.audit_load_batch_reshaped")
+    conn.exec_driver_sql("DROP TABLE dw.audit_load_batch_reshaped")
 
 
 # --------------------------------------------------------------------------- bulk path

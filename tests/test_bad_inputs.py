@@ -268,3 +268,32 @@ def test_every_check_result_is_stored_with_its_batch_and_queryable_over_time(eng
             " SELECT 1 FROM dw.audit_check_result AS c WHERE c.batch_key = p.batch_key AND c.rule = p.rule"
             " AND NOT c.success)")).fetchall()
     assert unmatched == []
+
+
+@ON_BOTH
+def test_a_file_refused_as_not_utf8_is_read_again_in_the_encoding_the_caller_names(engine, landing):
+    """Windows-1252 (not Vietnamese, so not recognised): refused; ``--encoding cp1252`` reads the
+    same bytes again instead of the steward re-saving the file. A reading that is refused again
+    is recorded once: the same bytes, read the same way (however the encoding is spelled), get
+    that earlier answer."""
+    path = landing / "nha_may.csv"
+    path.write_bytes("region_code;indicator_code;period;value;unit;status;note\n"
+                     "74;WIND_MW;2021-06;1,5;MW;official;Nhà máy Müller\n".encode("cp1252"))
+    refused = ingest_file(path, engine)
+    assert refused.status == "rejected" and "not UTF-8" in refused.problems[0]["message"]
+    assert ingest_file(path, engine).duplicate_of_status == "rejected"
+
+    misread = ingest_file(path, engine, encoding="ascii")         # a wrong guess is read, and refused...
+    assert misread.status == "rejected" and misread.batch_key > refused.batch_key
+    assert "not ascii as declared" in misread.problems[0]["message"]
+    for spelling in ("ascii", "US-ASCII"):                        # ... and asking the same again changes nothing
+        again = ingest_file(path, engine, encoding=spelling)
+        assert (again.status, again.batch_key, again.problems) == ("duplicate", misread.batch_key, misread.problems)
+
+    loaded = ingest_file(path, engine, encoding="cp1252")
+    assert (loaded.status, loaded.problems) == ("loaded", [])
+    assert _figures(engine, loaded.batch_key) == [("WIND_MW", 202106, 1.5, "MW", "Nhà máy Müller")]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status, reading_options FROM dw.audit_load_batch ORDER BY batch_key")
+                            ).fetchall() == [("rejected", None), ("rejected", "encoding=ascii"),
+                                             ("loaded", "encoding=cp1252")]

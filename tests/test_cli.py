@@ -121,6 +121,21 @@ def test_batches_shows_a_dash_for_what_an_unreadable_file_does_not_have(statwh_h
     assert rebuilt.returncode == 0 and "dw.fct_annual_rollup: 0 rows written (missing or wrong before)" in rebuilt.stdout
 
 
+def test_a_rejected_file_is_fixed_with_the_number_format_option_instead_of_editing_it(statwh_home, tmp_path):
+    """The README's remedy for an ambiguous number works on the file already rejected; the same
+    bytes sent again afterwards are the loaded batch, and exit 0."""
+    amb = write_csv(tmp_path, "amb.csv", "region_code,indicator_code,period,value,unit,status\n"
+                    "74,RETAIL,2024-01,231.578,tỷ đồng,official\n")
+    assert statwh("ingest", str(amb), env_home=statwh_home).returncode == 1
+    fixed = statwh("ingest", "--number-format", "vi", str(amb), env_home=statwh_home)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "1 files: 1 loaded, 0 rejected, 0 already processed; 1 new or changed figures" in fixed.stdout
+    again = statwh("ingest", str(amb), env_home=statwh_home)
+    assert again.returncode == 0, again.stdout
+    assert "amb.csv: duplicate (already processed as batch 2 (loaded))" in again.stderr
+    assert "rejected earlier" not in again.stdout
+
+
 def test_run_takes_the_landing_folder(statwh_home):
     for path in SAMPLE_DIR.iterdir():
         (statwh_home / "landing" / path.name).write_bytes(path.read_bytes())
@@ -185,6 +200,25 @@ def test_the_statwh_command_refuses_a_bad_date_or_count_without_a_traceback(stat
     assert not list(statwh_home.glob("*.duckdb"))
     done = statwh("batches", "--last", "1", "--format", "json", env_home=statwh_home)   # a good count still works
     assert (done.returncode, json.loads(done.stdout)) == (0, [])
+
+
+def test_completeness_of_a_month_is_assessed_as_of_the_instant_asked_not_left_from_an_earlier_call(loaded_home):
+    """December 2021 as of 31 January 2022 (deadline 20 January): nothing had arrived. Asked again
+    without --as-of, the month is assessed as of now, however old it is: the sample's reports
+    are in (late: they were loaded today). The question about the past changed nothing stored."""
+    def december(*options: str) -> dict:
+        done = statwh("completeness", "--month", "2021-12", *options, "--format", "json", env_home=loaded_home)
+        assert done.returncode == 0, done.stderr
+        return {r["department_code"]: (r["expected"], r["received"], r["late"], r["missing"])
+                for r in json.loads(done.stdout)}
+
+    now = {"SCT-BD": (10, 10, 10, 0), "SCT-BT": (5, 5, 5, 0)}
+    assert december() == now
+    assert december("--as-of", "2022-01-31") == {"SCT-BD": (10, 0, 0, 10), "SCT-BT": (5, 0, 0, 5)}
+    assert december() == now
+    recent = statwh("completeness", "--format", "json", env_home=loaded_home)  # the last 13 months only
+    assert recent.returncode == 0, recent.stderr
+    assert not [r for r in json.loads(recent.stdout) if r["month_key"] <= 202112]
 
 
 def _waiting_for_flock(pid: int) -> bool:

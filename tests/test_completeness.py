@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from etl.alerts import dispatch, resolve
-from etl.completeness import assess_reporting, completeness_summary, obligations_in_force, reporting_alerts
+from etl.completeness import (assess_reporting, completeness_summary, obligations_in_force, reporting_alerts,
+                              reporting_completeness)
 from etl.pipeline import ingest_file
 from tests.conftest import SAMPLE_DIR, refuse_inserts, write_csv
 
@@ -48,6 +49,26 @@ def test_reporting_rates_per_department_and_month(reporting_history):
     bt_jan = rows[("SCT-BT", 202201)]
     assert (bt_jan.expected, bt_jan.missing) == (5, 5)           # Bến Tre sent nothing at all
 
+
+
+def test_a_month_is_assessed_as_of_the_instant_asked_whatever_an_earlier_call_stored(reporting_history):
+    """December 2021 (deadline 20 January, sent 25 January): missing as of 22 January, late as of
+    now — though now is years later, beyond the 13 months the daily DAG reassesses. Asking about
+    22 January again gives the same answer, and leaves stored what was assessed as of now."""
+    def bd(summary) -> tuple:
+        row = summary.set_index("department_code").loc["SCT-BD"]
+        return row.month_key, row.expected, row.received, row.late, row.missing
+
+    then = dt.datetime(2022, 1, 22)
+    assert bd(reporting_completeness(reporting_history, then, 202112)) == (202112, 10, 0, 0, 10)
+    assert completeness_summary(reporting_history).empty                # a question about the past: not stored
+    assert bd(reporting_completeness(reporting_history, month_key=202112)) == (202112, 10, 10, 10, 0)
+    assert bd(reporting_completeness(reporting_history, then, 202112)) == (202112, 10, 0, 0, 10)
+    assert bd(completeness_summary(reporting_history, (202112, 202112))) == (202112, 10, 10, 10, 0)
+
+    recent = reporting_completeness(reporting_history, AS_OF)             # the 13 months before March 2022
+    assert (recent.month_key.min(), recent.month_key.max()) == (202102, 202203)
+    assert bd(recent[recent.month_key == 202112]) == (202112, 10, 10, 10, 0)
 
 def test_missing_and_late_reports_alert_once_until_they_change(reporting_history, landing, alert_env):
     inbox, posts = alert_env

@@ -4,12 +4,14 @@ problem is and change nothing, idempotency, versions, incomplete years, atomic b
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import re
 import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import openpyxl
 import psycopg
@@ -468,3 +470,109 @@ def test_postgresql_keeps_per_batch_staging_unlogged_and_the_warehouse_logged(en
     assert ingest_paths(sample_in_landing, engine).counts["loaded"] == 3
     with engine.connect() as conn:
         assert [conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in sorted(per_batch)] == [0, 0, 0]
+
+
+# --------------------------------------------------------------------------- reading a rejected file again
+
+#: 231.578 reads two ways and nothing in the file settles which: rejected unless the caller says
+AMBIGUOUS = HEADER + "74;RETAIL;2021-01;231.578;tỷ đồng;official\n"
+
+
+def _readings(engine, path) -> list[tuple]:
+    """(status, number convention, reading options) of every batch that read these bytes."""
+    from etl.submission import file_sha256
+
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT status, number_convention, reading_options FROM dw.audit_load_batch "
+            "WHERE file_sha256 = :s ORDER BY batch_key"), {"s": file_sha256(path)})]
+
+
+def test_a_rejected_file_is_read_again_with_reading_options_and_loaded_bytes_stay_loaded(engine, landing):
+    path = write_csv(landing, "bd_2021-01.csv", AMBIGUOUS)
+    first = ingest_file(path, engine)
+    assert first.status == "rejected"
+    assert [p["rule"] for p in first.problems] == ["number_format_unambiguous"]
+    again = ingest_file(path, engine)                      # read the same way: the earlier answer, not a new batch
+    assert (again.status, again.batch_key, again.duplicate_of_status) == ("duplicate", first.batch_key, "rejected")
+    assert again.problems == first.problems
+
+    fixed = ingest_file(path, engine, number_format="vi")  # the README's remedy instead of editing the file
+    assert fixed.status == "loaded", fixed.problems
+    assert fixed.batch_key > first.batch_key
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT value FROM dw.fct_monthly_figure_version WHERE batch_key = :b"),
+                            {"b": fixed.batch_key}).scalars().all() == [231578.0]
+    state = table_contents(engine, WAREHOUSE_TABLES)
+    for options in ({}, {"number_format": "vi"}, {"number_format": "en"}, {"encoding": "cp1258"}):
+        known = ingest_file(path, engine, **options)       # loaded bytes are loaded, however asked
+        assert (known.status, known.batch_key, known.duplicate_of_status, known.problems) == (
+            "duplicate", fixed.batch_key, "loaded", []), options
+    assert table_contents(engine, WAREHOUSE_TABLES) == state
+    assert _readings(engine, path) == [("rejected", None, None), ("loaded", "vi", "number_format=vi")]
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_twins_read_again_at_once_with_the_same_options_load_once(engine, landing, monkeypatch):
+    """Two workers are given a rejected file's bytes again, each with --number-format vi. Both
+    find only the rejection and read the file; the second to get its turn to write finds the
+    first one's load (the check inside the turn) and reports a duplicate."""
+    import etl.validation
+
+    path = write_csv(landing, "bd_2021-01.csv", AMBIGUOUS)
+    assert ingest_file(path, engine).status == "rejected"
+    twin = Path(shutil.copy2(path, landing / "bd_2021-01_again.csv"))
+    run_suite, validated = etl.validation.run_suite, threading.Semaphore(0)
+
+    def noting(name, *args, **kwargs):
+        problems = run_suite(name, *args, **kwargs)
+        if name == "monthly":
+            validated.release()
+        return problems
+
+    monkeypatch.setattr(etl.validation, "run_suite", noting)
+    with engine.connect() as other_batch, ThreadPoolExecutor(2) as pool:
+        with other_batch.begin():
+            lock_batches(other_batch, "ingest other.csv")  # both validate while the turn is taken
+            ingests = [pool.submit(ingest_file, p, engine, number_format="vi") for p in (path, twin)]
+            assert all(validated.acquire(timeout=60) for _ in ingests), "validation waited for the turn"
+        results = sorted((f.result(timeout=120) for f in ingests), key=lambda r: r.status)
+    assert [(r.status, r.duplicate_of_status) for r in results] == [("duplicate", "loaded"), ("loaded", None)]
+    assert results[0].batch_key == results[1].batch_key
+    assert _readings(engine, path) == [("rejected", None, None), ("loaded", "vi", "number_format=vi")]
+    with pytest.raises(sa.exc.IntegrityError, match="ux_audit_load_batch_loaded_file"), engine.begin() as conn:
+        conn.execute(sa.text(                              # and the database itself refuses a second load
+            "INSERT INTO dw.audit_load_batch (batch_key, file_name, file_sha256, status, rows_in_file, "
+            "rows_new_version, rows_unchanged, problem_count, recorded_at) SELECT 999, file_name, file_sha256, "
+            "status, 1, 0, 1, 0, recorded_at FROM dw.audit_load_batch WHERE status = 'loaded'"))
+
+
+def test_a_warehouse_made_before_files_could_be_read_again_is_brought_into_shape(engine, landing):
+    """An existing dw.audit_load_batch had file_sha256 UNIQUE and no reading_options;
+    ``CREATE TABLE IF NOT EXISTS`` would leave it so. Applying the schema reshapes it, keeping
+    its rows, and a file it rejected can then be read again."""
+    from etl.submission import file_sha256
+    from etl.warehouse import apply_schema, load_settings, next_batch_key
+
+    ddl = (load_settings().sql_dir / "30_audit" / "dw.audit_load_batch.sql").read_text(encoding="utf-8")
+    before = re.sub(r"\n\s*reading_options .*", "", ddl).replace(
+        "file_sha256         VARCHAR NOT NULL,", "file_sha256         VARCHAR NOT NULL UNIQUE,")
+    assert "UNIQUE" in before and "reading_options " not in before
+    path = write_csv(landing, "bd_2021-01.csv", AMBIGUOUS)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE dw.audit_load_batch CASCADE")
+        conn.connection.driver_connection.execute(before)
+        old_batch = next_batch_key(conn)
+        conn.execute(sa.text(                              # what the old code recorded for the rejection
+            "INSERT INTO dw.audit_load_batch (batch_key, file_name, file_sha256, number_convention, status, "
+            "rows_in_file, rows_new_version, rows_unchanged, problem_count, recorded_at) "
+            "VALUES (:b, :f, :s, NULL, 'rejected', 1, 0, 0, 1, TIMESTAMP '2025-01-02 03:04:05')"),
+            {"b": old_batch, "f": path.name, "s": file_sha256(path)})
+    apply_schema(engine, force=True)
+
+    assert ingest_file(path, engine).duplicate_of_status == "rejected"  # read the same way as then
+    assert ingest_file(path, engine, number_format="vi").status == "loaded"
+    assert _readings(engine, path) == [("rejected", None, None), ("loaded", "vi", "number_format=vi")]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT recorded_at FROM dw.audit_load_batch WHERE batch_key = :b"),
+                            {"b": old_batch}).scalar_one() == dt.datetime(2025, 1, 2, 3, 4, 5)

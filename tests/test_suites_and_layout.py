@@ -58,7 +58,7 @@ def test_the_monthly_suite_checks_everything_the_issue_names():
             "percentage_within_0_100", "value_required"} <= rules
 
 
-_CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)",
+_CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+|UNIQUE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)",
                      re.IGNORECASE)
 
 
