@@ -194,6 +194,11 @@ def test_a_filled_template_loads_the_same_figures_as_the_long_format(engine, lan
     assert (result.rows_new_version, result.rows_unchanged) == (len(FLOWS), 10 - len(FLOWS))
     assert result.problems == []                                        # its YTD, cùng kỳ and % agree
     assert _december(engine) == before
+    with engine.connect() as conn:
+        sources = dict(conn.execute(sa.text(
+            "SELECT indicator_code, annual_source FROM analytics.v_annual_rollup "
+            "WHERE region_code = '74' AND year = 2021 AND indicator_kind = 'flow'")).fetchall())
+    assert sources == dict.fromkeys(FLOWS, "reported_december_ytd")
 
 
 def test_a_template_loaded_first_gives_what_the_long_format_then_confirms(engine, landing):
