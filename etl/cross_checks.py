@@ -2,15 +2,17 @@
 
 A file in the departments' report layout (:mod:`etl.report_layout`) carries more than
 the month's figures: the department's year to date (lũy kế), last year's figures (cùng
-kỳ), the previous month, and growth rates (so cùng kỳ, so tháng trước). They are not
-stored as figures; once the batch is loaded and the rollups are refreshed, inside the
-same transaction, each is compared with what the warehouse computes
+kỳ), the previous month, and growth rates (so cùng kỳ, so tháng trước). Only a flow's year
+to date is stored (with its month's figure, where December's becomes the year's value);
+once the batch is loaded and the rollups are refreshed, inside the same transaction, each is
+compared with what the warehouse computes
 (``dw.fct_monthly_ytd``, and the current figures for the previous month), and a
 disagreement beyond the rounding of the figures as written becomes a problem stored
 with the batch (rules and severities: ``expectations/report_cross_checks.json``).
 
 A year to date that differs from the stored months usually means earlier months were
-revised inside the YTD without being re-sent (PRODUCT.md); the warning says by how much.
+revised inside the YTD without being re-sent (PRODUCT.md); the warning says by how much
+(for December, ``dw.fct_annual_rollup.implied_revision`` keeps it).
 Comparisons the warehouse cannot make (a year with months missing, no figure for last
 year) are skipped.
 """

@@ -116,6 +116,11 @@ GLOSSARY: dict[str, Term] = {
     "partial_value": Term("Giá trị tạm tính", "Partial value", None, ROW_UNIT),
     "annual_value_prev_year": Term("Thực hiện năm trước", "Previous year's value", "The previous year's annual value.", ROW_UNIT),
     "growth_pct": Term("So cùng kỳ (%)", "Growth vs previous year (%)", None, "%"),
+    "annual_source": Term("Nguồn số liệu năm", "Source of the annual value"),
+    "reported_ytd_value": Term("Lũy kế theo báo cáo", "Year to date as reported", None, ROW_UNIT),
+    "reported_december_ytd": Term("Lũy kế 12 tháng theo báo cáo", "December year to date as reported", None, ROW_UNIT),
+    "implied_revision": Term("Điều chỉnh ẩn trong lũy kế", "Implied revision", None, ROW_UNIT),
+    "implied_revision_pct": Term("Điều chỉnh ẩn trong lũy kế (%)", "Implied revision (%)", None, "%"),
     # ---- plan targets and plan gap
     "target_kind": Term("Loại kế hoạch", "Target kind", "'growth_pct' (growth target) or 'level' (level target)."),
     "target_value": Term("Chỉ tiêu kế hoạch", "Target value", "Growth in % for a growth target, level in the canonical unit for a level target."),

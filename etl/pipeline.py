@@ -61,7 +61,8 @@ _STAGING = {
             [("batch_key", pa.int64()), ("source_row", pa.int32()), ("region_code", pa.string()),
              ("indicator_code", pa.string()), ("month_key", pa.int32()), ("period_start", pa.date32()),
              ("value", pa.float64()), ("value_reported", pa.float64()), ("unit_reported", pa.string()),
-             ("status", pa.string()), ("department_code", pa.string()), ("note", pa.string())]
+             ("reported_ytd_value", pa.float64()), ("status", pa.string()), ("department_code", pa.string()),
+             ("note", pa.string())]
         ),
     ),
     "plan": (
@@ -76,20 +77,23 @@ _STAGING = {
     ),
 }
 
-# New or changed figures become versions; an unchanged re-send adds nothing.
+# New or changed figures become versions; an unchanged re-send adds nothing. A year to date
+# the file states is part of the figure (earlier months are revised inside it), but stating
+# none (a long-format file never does) is no change: the latest version, with its year to
+# date, stands. A changed value sent without one makes a version without one.
 _INSERT_MONTHLY_VERSIONS = """
 INSERT INTO dw.fct_monthly_figure_version (
     region_key, indicator_key, month_key, batch_key, value, status, value_reported, unit_reported,
-    department_code, note, source_row, recorded_at)
+    reported_ytd_value, department_code, note, source_row, recorded_at)
 SELECT r.region_key, i.indicator_key, s.month_key, s.batch_key, s.value, s.status, s.value_reported,
-       s.unit_reported, s.department_code, s.note, s.source_row, :recorded_at
+       s.unit_reported, s.reported_ytd_value, s.department_code, s.note, s.source_row, :recorded_at
 FROM staging.stg_monthly_figure AS s
 JOIN dw.dim_region AS r
   ON r.region_code = s.region_code
  AND r.valid_from <= s.period_start AND (r.valid_to IS NULL OR s.period_start <= r.valid_to)
 JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
 LEFT JOIN (  -- the latest version of each figure of the months in this file (not all history)
-    SELECT v.region_key, v.indicator_key, v.month_key, v.batch_key, v.value, v.status,
+    SELECT v.region_key, v.indicator_key, v.month_key, v.batch_key, v.value, v.status, v.reported_ytd_value,
            ROW_NUMBER() OVER (PARTITION BY v.region_key, v.indicator_key, v.month_key
                               ORDER BY v.batch_key DESC) AS version_rank
     FROM dw.fct_monthly_figure_version AS v
@@ -98,7 +102,8 @@ LEFT JOIN (  -- the latest version of each figure of the months in this file (no
   ON c.region_key = r.region_key AND c.indicator_key = i.indicator_key AND c.month_key = s.month_key
  AND c.version_rank = 1
 WHERE s.batch_key = :batch_key
-  AND (c.batch_key IS NULL OR c.value <> s.value OR c.status <> s.status)
+  AND (c.batch_key IS NULL OR c.value <> s.value OR c.status <> s.status
+       OR (s.reported_ytd_value IS NOT NULL AND c.reported_ytd_value IS DISTINCT FROM s.reported_ytd_value))
 """
 
 _INSERT_PLAN_VERSIONS = """

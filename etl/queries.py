@@ -21,8 +21,9 @@ PLAN_GAP_COLUMNS = (
 )
 ROLLUP_COLUMNS = (
     "region_code", "region_name_vi", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
-    "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value",
-    "partial_value", "annual_value_prev_year", "growth_pct",
+    "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value", "annual_source",
+    "partial_value", "reported_december_ytd", "implied_revision", "implied_revision_pct", "annual_value_prev_year",
+    "growth_pct",
 )
 
 
@@ -211,6 +212,8 @@ ROLLUP_TABLE = (
     ("months", "months_reported", None),
     ("complete", "complete_label", None),
     ("annual", "annual_value", _num(1)),
+    ("source", "annual_source", lambda v, conv: v or "—"),
+    ("implied revision", "implied_revision_pct", _pct(2, sign=True)),
     ("previous year", "annual_value_prev_year", _num(1)),
     ("growth", "growth_pct", _pct(2, sign=True)),
 )

@@ -17,9 +17,10 @@ figures are then read, converted and validated exactly like a long-format file.
 Indicator names are matched to catalogue codes through ``etl/reference/
 indicator_names.csv`` (plus the catalogue's own names), case-, diacritics- and
 punctuation-insensitively; a name that is in neither is an error naming the row,
-never a guess. The report's own comparison columns are not stored: they travel on
-``RawTable.reported`` (a :class:`ReportedFigures`) to :mod:`etl.cross_checks`, which
-compares them with what the warehouse computes once the batch is loaded.
+never a guess. The report's own comparison columns travel on ``RawTable.reported`` (a
+:class:`ReportedFigures`) to :mod:`etl.cross_checks`, which compares them with what the
+warehouse computes once the batch is loaded; a flow's year to date is also stored with its
+figure (``reported_ytd_value``, :mod:`etl.submission`).
 """
 
 from __future__ import annotations

@@ -609,10 +609,27 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
     factor = cells.on_rows(("indicator_code", "unit"), frame[["indicator_code", "unit"]],
                            lambda rows: _conversion_factors(rows, reference))
     frame[number_column] = frame[f"{number_column}_reported"] * factor
+    if kind == "monthly":
+        frame["reported_ytd_value"] = _reported_ytd(raw, frame, reference) * factor
     if kind == "plan":  # growth targets are percentages whatever the indicator's unit
         growth = frame["target_kind"] == "growth_pct"
         frame.loc[growth, "target_value"] = frame.loc[growth, "target_value_reported"]
     return frame
+
+
+def _reported_ytd(raw: RawTable, frame: pd.DataFrame, reference: Reference) -> np.ndarray:
+    """Per row of ``frame``: the year to date (lũy kế) a report-layout file states for a flow
+    (an indicator whose year is the sum of its months), in the row's unit as written; NaN
+    where none is stated: a long-format file, a row without one, a stock or an index (whose
+    cumulative figure is an indicator of its own, ``IIP``)."""
+    reported = raw.reported
+    if reported is None or reported.frame.empty:
+        return np.full(len(frame), np.nan)
+    stated = reported.frame.set_index(["source_row", "indicator_code"])["ytd"].astype("float64")
+    rows = pd.MultiIndex.from_arrays([frame["source_row"].to_numpy(),
+                                      np.asarray(frame["indicator_code"], dtype=object)])
+    is_flow = np.asarray(frame["indicator_code"].map(reference.indicators["year_rule"]), dtype=object) == "sum"
+    return np.where(is_flow, stated.reindex(rows).to_numpy(dtype="float64"), np.nan)
 
 
 def _period_starts(period: pd.Series) -> pd.Series:

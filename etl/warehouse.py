@@ -228,23 +228,22 @@ def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = F
 
 
 def _reshape_load_batch_table(conn: Connection, ddl: Path) -> None:
-    """Bring a ``dw.audit_load_batch`` made before a rejected file could be read again to
-    today's shape, keeping its rows: it had ``file_sha256`` UNIQUE and no ``reading_options``,
-    and ``CREATE TABLE IF NOT EXISTS`` leaves an existing table as it is. The other tables
-    have not changed shape since they were first created."""
-    columns = column_types(conn, "dw.audit_load_batch")
+    """Drop the uniqueness of ``dw.audit_load_batch.file_sha256`` from a warehouse made before a
+    rejected file could be read again, keeping its rows (the column ``reading_options`` that came
+    with it is added like any other, by ``52_added_columns/``). ``CREATE TABLE IF NOT EXISTS``
+    leaves an existing table as it is, and DuckDB cannot drop a constraint: there the table is
+    made again from its DDL and the rows copied."""
     unique = conn.execute(sa.text(
         "SELECT constraint_name FROM information_schema.table_constraints WHERE table_schema = 'dw' "
         "AND table_name = 'audit_load_batch' AND constraint_type = 'UNIQUE'")).scalars().all()
-    if not columns or (not unique and "reading_options" in columns):
+    if not unique:
         return  # a new warehouse, or one already in shape
-    log.warning("dw.audit_load_batch: dropping the uniqueness of file_sha256, adding reading_options")
+    log.warning("dw.audit_load_batch: dropping the uniqueness of file_sha256")
     if conn.dialect.name == "postgresql":  # in place, so its grants stay
         for name in unique:
             conn.exec_driver_sql(f'ALTER TABLE dw.audit_load_batch DROP CONSTRAINT "{name}"')
-        conn.exec_driver_sql("ALTER TABLE dw.audit_load_batch ADD COLUMN IF NOT EXISTS reading_options VARCHAR")
         return
-    # DuckDB cannot drop a constraint: the table is made again from its DDL and the rows copied
+    columns = column_types(conn, "dw.audit_load_batch")
     conn.exec_driver_sql("ALTER TABLE dw.audit_load_batch RENAME TO audit_load_batch_reshaped")
     conn.connection.driver_connection.execute(ddl.read_text(encoding="utf-8"))
     kept = ", ".join(columns)

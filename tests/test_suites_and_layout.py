@@ -64,7 +64,12 @@ _CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+|UNIQUE\s+)?(TABLE|VIEW|SCHEMA
 
 #: folders whose files set a storage property of a table created elsewhere, not an object
 SETTING_FOLDERS = ("45_staging_unlogged",)
-OBJECT_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name not in ("90_access", *SETTING_FOLDERS)]
+#: folders whose files upgrade a table an older warehouse already has: one column added, or filled in
+UPGRADE_FOLDERS = ("52_added_columns", "53_backfills")
+OBJECT_FILES = [p for p in sql_files(REPO / "warehouse_sql")
+                if p.parent.name not in ("90_access", *SETTING_FOLDERS, *UPGRADE_FOLDERS)]
+ADDED_COLUMN_FILES = sorted((REPO / "warehouse_sql" / "52_added_columns").glob("*.sql"))
+BACKFILL_FILES = sorted((REPO / "warehouse_sql" / "53_backfills").glob("*.sql"))
 SETTING_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name in SETTING_FOLDERS]
 ACCESS_FILES = [p for p in sql_files(REPO / "warehouse_sql") if p.parent.name == "90_access"]
 
@@ -100,6 +105,43 @@ def test_storage_setting_files_alter_one_staging_table_named_like_the_file(path)
 def test_every_per_batch_staging_table_is_unlogged_on_postgresql():
     unlogged = {p.name.removesuffix("_unlogged.postgresql.sql") for p in SETTING_FILES}
     assert unlogged == {"staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key"}
+
+
+_ADD_COLUMN = re.compile(r"ALTER\s+TABLE\s+([\w.]+)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+(.+)", re.IGNORECASE)
+
+
+def _code(text: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in text.splitlines()).strip()
+
+
+@pytest.mark.parametrize("path", ADDED_COLUMN_FILES, ids=lambda p: p.name)
+def test_an_added_column_file_adds_one_column_its_table_s_create_table_declares_alike(path):
+    """`statwh init` on an older warehouse adds the column; a new one has it from CREATE TABLE:
+    both must end with the same column, so the type here is the CREATE TABLE's."""
+    from etl.dictionary import parse_sql_file
+
+    text = path.read_text(encoding="utf-8")
+    match = _ADD_COLUMN.fullmatch(_code(text))
+    assert match, "one ALTER TABLE <table> ADD COLUMN IF NOT EXISTS <column> <type>, no terminator"
+    table, column, sql_type = match.groups()
+    assert path.name == f"{table}.{column}.sql"
+    assert "Why:" in text and "Grain:" in text
+    created = [p for p in OBJECT_FILES if p.name == f"{table}.sql"]
+    assert len(created) == 1 and created[0].parent.name < path.parent.name, "runs after the table is created"
+    declared = parse_sql_file(created[0], REPO / "warehouse_sql").column(column)
+    assert declared is not None and declared.comment, f"{table}'s CREATE TABLE declares and describes {column}"
+    assert declared.sql_type.upper() == sql_type.strip().upper()
+
+
+@pytest.mark.parametrize("path", BACKFILL_FILES, ids=lambda p: p.name)
+def test_a_backfill_fills_in_one_added_column_and_only_where_it_is_null(path):
+    text = path.read_text(encoding="utf-8")
+    match = re.fullmatch(r"UPDATE\s+([\w.]+)\s+SET\s+(\w+)\s*=.+WHERE\s+\2\s+IS\s+NULL\b.*", _code(text),
+                         re.IGNORECASE | re.DOTALL)
+    assert match, "one UPDATE <table> SET <column> = ... WHERE <column> IS NULL ..., so running it again changes nothing"
+    assert path.name == f"{match.group(1)}.{match.group(2)}.sql"
+    assert path.name in {p.name for p in ADDED_COLUMN_FILES}
+    assert "Why:" in text
 
 
 @pytest.mark.parametrize("path", ACCESS_FILES, ids=lambda p: p.name)

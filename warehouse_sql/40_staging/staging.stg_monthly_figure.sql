@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS staging.stg_monthly_figure (
     period_start     DATE NOT NULL,
     value            DOUBLE PRECISION NOT NULL,   -- in the indicator's canonical unit
     value_reported   DOUBLE PRECISION NOT NULL,   -- as written
+    reported_ytd_value DOUBLE PRECISION,          -- flows: the report's year to date (lũy kế), canonical unit; NULL: none stated
     unit_reported    VARCHAR NOT NULL,
     status           VARCHAR NOT NULL,
     department_code  VARCHAR,

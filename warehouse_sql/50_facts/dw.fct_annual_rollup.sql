@@ -1,8 +1,13 @@
 -- fct_annual_rollup
 -- Grain: one row per region x indicator x year with at least one current monthly figure.
--- A flow's year is the sum of its 12 months, a stock's its December value, an index's
--- December's cumulative value. A year missing what its rule needs has is_complete = false
--- and annual_value NULL: never a silent partial sum (partial_value shows what there is).
+-- A flow's year is December's reported year to date (lũy kế, latest version) where the
+-- department stated one, else the sum of its 12 months; a stock's is its December value, an
+-- index's December's cumulative value; annual_source says which. A December year to date
+-- covers the whole year, so it completes a flow's year even if some months are missing.
+-- Earlier months are revised inside that year to date without being re-sent (PRODUCT.md):
+-- implied_revision is how far it departs from the sum of the 12 stored months.
+-- A year missing what its rule needs has is_complete = false and annual_value NULL: never a
+-- silent partial sum (partial_value shows what there is).
 -- Keys: region_key, indicator_key, year, computed_by_batch_key.
 -- History: a batch that changes a row closes it (superseded_by_batch_key, known_until) and
 -- adds the new one; unchanged rows are left alone. Current rows have known_until NULL;
@@ -16,7 +21,11 @@ CREATE TABLE IF NOT EXISTS dw.fct_annual_rollup (
     last_month_reported     INTEGER NOT NULL,
     is_complete             BOOLEAN NOT NULL,
     annual_value            DOUBLE PRECISION,  -- NULL unless is_complete
+    annual_source           VARCHAR,           -- where annual_value comes from: 'reported_december_ytd' (a flow's December lũy kế as reported) | 'sum_of_months' (a flow's 12 months summed) | 'december_value' (a stock's or cumulative index's December figure); NULL when annual_value is
     partial_value           DOUBLE PRECISION,  -- flows: sum so far; stocks/indexes: latest month
+    reported_december_ytd   DOUBLE PRECISION,  -- flows: December's year to date as the department reported it (latest version); NULL if none was reported
+    implied_revision        DOUBLE PRECISION,  -- reported_december_ytd - the sum of the 12 stored months: earlier months revised inside the year to date; NULL unless both exist
+    implied_revision_pct    DOUBLE PRECISION,  -- implied_revision / |sum of the 12 months| x 100
     annual_value_prev_year  DOUBLE PRECISION,
     growth_pct              DOUBLE PRECISION,  -- vs previous year, % (index: value - 100)
     computed_by_batch_key  BIGINT NOT NULL,     -- the batch that computed this row

@@ -13,6 +13,6 @@ WITH ranked AS (
 )
 SELECT
     region_key, indicator_key, month_key, batch_key, value, status,
-    value_reported, unit_reported, department_code, note, recorded_at
+    value_reported, unit_reported, reported_ytd_value, department_code, note, recorded_at
 FROM ranked
 WHERE version_rank = 1

@@ -2,8 +2,11 @@
 -- Grain: one row per region x indicator x year with a current figure, for the keys in
 -- staging.stg_touched_key (the batch in this transaction; empty outside a batch). It
 -- defines dw.fct_annual_rollup. Keys are applied before the window functions.
--- year_rule 'sum' needs all 12 months; 'last' and 'december_cumulative' need December;
--- 'none' (a monthly index such as IIP_MONTH) has no annual value.
+-- year_rule 'sum' takes December's reported year to date (latest version of December) when
+-- the department stated one, else needs all 12 months and sums them; 'last' and
+-- 'december_cumulative' need December; 'none' (a monthly index such as IIP_MONTH) has no
+-- annual value. Growth compares annual values, so a year to date taken as a year's value is
+-- also the base of the next year's growth.
 CREATE OR REPLACE VIEW dw.calc_annual_rollup AS
 WITH touched AS (
     SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
@@ -15,7 +18,7 @@ needed AS (  -- the touched years and the years before them (growth)
 ),
 versions AS (
     SELECT
-        f.region_key, f.indicator_key, m.year, m.month, f.value,
+        f.region_key, f.indicator_key, m.year, m.month, f.value, f.reported_ytd_value,
         ROW_NUMBER() OVER (
             PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
         ) AS version_rank
@@ -26,7 +29,7 @@ versions AS (
 ),
 source AS (
     SELECT
-        v.region_key, v.indicator_key, v.year, v.month, v.value, i.kind, i.year_rule,
+        v.region_key, v.indicator_key, v.year, v.month, v.value, v.reported_ytd_value, i.kind, i.year_rule,
         LAST_VALUE(v.value) OVER (
             PARTITION BY v.region_key, v.indicator_key, v.year
             ORDER BY v.month
@@ -43,6 +46,7 @@ per_year AS (
         MAX(month) AS last_month_reported,
         SUM(value) AS sum_value,
         MAX(CASE WHEN month = 12 THEN value END) AS december_value,
+        MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_ytd_value END) AS reported_december_ytd,
         MAX(latest_value) AS latest_value
     FROM source
     GROUP BY region_key, indicator_key, year, kind, year_rule
@@ -51,15 +55,24 @@ annual AS (
     SELECT
         per_year.*,
         CASE year_rule
-            WHEN 'sum' THEN months_reported = 12
+            WHEN 'sum' THEN months_reported = 12 OR reported_december_ytd IS NOT NULL
             WHEN 'none' THEN FALSE
             ELSE december_value IS NOT NULL
         END AS is_complete,
         CASE year_rule
-            WHEN 'sum' THEN CASE WHEN months_reported = 12 THEN sum_value END
+            WHEN 'sum' THEN COALESCE(reported_december_ytd, CASE WHEN months_reported = 12 THEN sum_value END)
             WHEN 'none' THEN NULL
             ELSE december_value
         END AS annual_value,
+        CASE
+            WHEN year_rule = 'sum' AND reported_december_ytd IS NOT NULL THEN 'reported_december_ytd'
+            WHEN year_rule = 'sum' AND months_reported = 12 THEN 'sum_of_months'
+            WHEN year_rule IN ('last', 'december_cumulative') AND december_value IS NOT NULL THEN 'december_value'
+        END AS annual_source,
+        -- with a month missing, the gap to the sum is that month, not a revision
+        CASE WHEN months_reported = 12 THEN reported_december_ytd - sum_value END AS implied_revision,
+        CASE WHEN months_reported = 12 THEN (reported_december_ytd - sum_value) / NULLIF(ABS(sum_value), 0) * 100 END
+            AS implied_revision_pct,
         CASE year_rule
             WHEN 'sum' THEN sum_value
             WHEN 'none' THEN NULL
@@ -86,7 +99,11 @@ SELECT
     cur.last_month_reported,
     cur.is_complete,
     cur.annual_value,
+    cur.annual_source,
     cur.partial_value,
+    cur.reported_december_ytd,
+    cur.implied_revision,
+    cur.implied_revision_pct,
     cur.annual_value_prev_year,
     CASE
         WHEN cur.kind = 'index' THEN cur.annual_value - 100

@@ -1,0 +1,234 @@
+"""A flow's year is December's reported year to date where the department reports one
+(PRODUCT.md: "revisions hide inside year-to-date figures").
+
+The figures are the General Statistics Office's example: the twelve monthly retail values of
+2023 as first published add up to 6.270.337 tỷ đồng, while December's published year to date
+is 6.231.828, 0,6% lower, because earlier months were revised inside it. Every test runs on
+DuckDB and PostgreSQL (the ``engine`` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from etl.pipeline import ingest_file
+from etl.queries import annual_rollup
+from etl.warehouse import WAREHOUSE_TABLES, apply_schema, table_contents
+from tests.conftest import write_csv
+
+#: 2023 retail sales as first published, January..December (tỷ đồng): they add up to 6.270.337
+FIRST_PUBLISHED_2023 = (518_512, 497_431, 508_210, 515_306, 519_844, 521_773,
+                        526_912, 530_418, 534_226, 541_011, 548_902, 507_792)
+SUM_OF_MONTHS_2023 = 6_270_337
+DECEMBER_YTD_2023 = 6_231_828
+#: 2024 has no report-layout file: its year is the sum of its months
+MONTHS_2024 = tuple(round(v * 1.09) for v in FIRST_PUBLISHED_2023)
+DATA_TABLES = tuple(t for t in WAREHOUSE_TABLES if not t.startswith("dw.audit"))
+ROLLUP = ("annual_value", "annual_source", "is_complete", "months_reported", "partial_value",
+          "reported_december_ytd", "implied_revision", "implied_revision_pct", "annual_value_prev_year", "growth_pct")
+
+
+def test_the_example_adds_up_as_the_gso_published_it():
+    assert sum(FIRST_PUBLISHED_2023) == SUM_OF_MONTHS_2023
+    assert round((DECEMBER_YTD_2023 / SUM_OF_MONTHS_2023 - 1) * 100, 2) == -0.61
+
+
+def _vi(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
+
+
+def _report(folder: Path, month: int, value: int, ytd: int | None, year: int = 2023, name: str | None = None,
+            title: str = "BÁO CÁO SỐ LIỆU") -> Path:
+    """A department's monthly report (CSV, report layout) for Bình Dương with one row, retail
+    sales: this month's figure and, unless ``ytd`` is None, the year to date (Lũy kế)."""
+    ytd_header, ytd_cell = (";Lũy kế từ đầu năm", f";{_vi(ytd)}") if ytd is not None else ("", "")
+    text = (f"# number_format: vi\n{title} THÁNG {month} NĂM {year};;\nMã tỉnh:;74;\nTháng:;{month}/{year};\n;;\n"
+            f"Chỉ tiêu;Đơn vị;Thực hiện tháng{ytd_header}\n"
+            f"Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng;tỷ đồng;{_vi(value)}{ytd_cell}\n")
+    return write_csv(folder, name or f"bao_cao_74_{year}-{month:02d}.csv", text)
+
+
+def _long_format(folder: Path, name: str, year: int, values: tuple[int, ...]) -> Path:
+    """Bình Dương's retail sales of ``year`` in the long format (which has no year to date)."""
+    rows = "".join(f"74;RETAIL;{year}-{m:02d};{_vi(v)};tỷ đồng;official\n" for m, v in enumerate(values, 1))
+    return write_csv(folder, name, "# number_format: vi\nregion_code;indicator_code;period;value;unit;status\n" + rows)
+
+
+def _retail(engine, year: int, as_of: dt.datetime | None = None) -> dict:
+    rows = annual_rollup(engine, year, "74", as_of=as_of).query("indicator_code == 'RETAIL'")
+    assert len(rows) == 1
+    return {k: (None if v is None or v != v else v) for k, v in rows.iloc[0][list(ROLLUP)].to_dict().items()}
+
+
+def _monthly_reports(engine, landing, december_ytd: int = DECEMBER_YTD_2023) -> list:
+    """The twelve 2023 reports, each with its year to date: January..November's are the running
+    sums of the months as published, December's carries the revisions of earlier months."""
+    results, running = [], 0
+    for month, value in enumerate(FIRST_PUBLISHED_2023, 1):
+        running += value
+        ytd = december_ytd if month == 12 else running
+        results.append(ingest_file(_report(landing, month, value, ytd), engine,
+                                   recorded_at=dt.datetime(2023, month, 28) if month < 12 else dt.datetime(2024, 1, 10)))
+    return results
+
+
+def test_the_year_is_decembers_reported_ytd_and_the_implied_revision_is_shown(engine, landing):
+    results = _monthly_reports(engine, landing)
+    assert [r.status for r in results] == ["loaded"] * 12
+    year = _retail(engine, 2023)
+    assert year["annual_value"] == DECEMBER_YTD_2023 and year["annual_source"] == "reported_december_ytd"
+    assert year["is_complete"] and year["months_reported"] == 12
+    assert year["partial_value"] == SUM_OF_MONTHS_2023                  # the months are kept as sent
+    assert year["reported_december_ytd"] == DECEMBER_YTD_2023
+    assert year["implied_revision"] == pytest.approx(-38_509)
+    assert round(year["implied_revision_pct"], 2) == -0.61
+    # the implied revision is also flagged with its size, on December's report only
+    flagged = [(r.file, p["rule"], p["severity"], p["message"]) for r in results for p in r.problems]
+    assert [(f, rule, sev) for f, rule, sev, _ in flagged] == [
+        ("bao_cao_74_2023-12.csv", "reported_ytd_matches_months", "warning")]
+    assert "difference -38509" in flagged[0][3] and "-0.61%" in flagged[0][3]
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT file_name, rule FROM analytics.v_submission_problem WHERE rule = 'reported_ytd_matches_months'"
+        )).fetchall()
+        # the year to date is stored with the figure it came with, versioned like it
+        december = conn.execute(sa.text(
+            "SELECT f.value, f.reported_ytd_value FROM dw.v_monthly_figure_current AS f "
+            "JOIN dw.dim_region AS r ON r.region_key = f.region_key WHERE r.region_code = '74' "
+            "AND f.month_key = 202312")).one()
+    assert [tuple(r) for r in stored] == [("bao_cao_74_2023-12.csv", "reported_ytd_matches_months")]
+    assert tuple(december) == (507_792, DECEMBER_YTD_2023)
+
+
+def test_next_years_growth_is_against_the_reported_ytd_and_a_year_without_one_sums_its_months(engine, landing):
+    _monthly_reports(engine, landing)
+    ingest_file(_long_format(landing, "74_2024.csv", 2024, MONTHS_2024), engine)
+    year = _retail(engine, 2024)
+    assert year["annual_value"] == sum(MONTHS_2024) and year["annual_source"] == "sum_of_months"
+    assert year["reported_december_ytd"] is None and year["implied_revision"] is None
+    assert year["annual_value_prev_year"] == DECEMBER_YTD_2023
+    assert year["growth_pct"] == pytest.approx(sum(MONTHS_2024) / DECEMBER_YTD_2023 * 100 - 100)
+
+
+def test_a_ytd_reported_later_changes_the_year_and_growth_and_history_keeps_what_was_known(engine, landing):
+    ingest_file(_long_format(landing, "74_2023.csv", 2023, FIRST_PUBLISHED_2023), engine,
+                recorded_at=dt.datetime(2024, 1, 5))
+    ingest_file(_long_format(landing, "74_2024.csv", 2024, MONTHS_2024), engine, recorded_at=dt.datetime(2025, 1, 5))
+    before = _retail(engine, 2023)
+    assert (before["annual_value"], before["annual_source"]) == (SUM_OF_MONTHS_2023, "sum_of_months")
+    result = ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023), engine,
+                         recorded_at=dt.datetime(2025, 2, 1))
+    assert (result.status, result.rows_new_version) == ("loaded", 1)     # same value; the year to date is new
+    assert (_retail(engine, 2023)["annual_value"], _retail(engine, 2023)["annual_source"]) == (
+        DECEMBER_YTD_2023, "reported_december_ytd")
+    assert _retail(engine, 2024)["growth_pct"] == pytest.approx(sum(MONTHS_2024) / DECEMBER_YTD_2023 * 100 - 100)
+    # what the warehouse knew before the report: the sum of the months, and growth against it
+    known_then = dt.datetime(2025, 1, 20)
+    assert _retail(engine, 2023, as_of=known_then) == before
+    assert _retail(engine, 2024, as_of=known_then)["growth_pct"] == pytest.approx(
+        sum(MONTHS_2024) / SUM_OF_MONTHS_2023 * 100 - 100)
+
+
+def test_re_sending_the_same_figures_changes_nothing(engine, landing):
+    _monthly_reports(engine, landing)
+    december = landing / "bao_cao_74_2023-12.csv"
+    before = table_contents(engine, DATA_TABLES)
+    assert ingest_file(december, engine).status == "duplicate"            # the same bytes
+    # the same report with another title, and the months in the long format (which states no
+    # year to date: that withdraws nothing), are unchanged figures
+    again = ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023, name="again.csv",
+                                title="BÁO CÁO GỬI LẠI"), engine)
+    long_format = ingest_file(_long_format(landing, "74_2023.csv", 2023, FIRST_PUBLISHED_2023), engine)
+    assert [(r.status, r.rows_new_version, r.rows_unchanged) for r in (again, long_format)] == [
+        ("loaded", 0, 1), ("loaded", 0, 12)]
+    assert table_contents(engine, DATA_TABLES) == before
+
+
+def test_a_re_sent_report_with_another_ytd_is_a_new_version(engine, landing):
+    _monthly_reports(engine, landing)
+    revised = ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023 + 1_000,
+                                  name="revised.csv"), engine)
+    assert (revised.status, revised.rows_new_version) == ("loaded", 1)
+    year = _retail(engine, 2023)
+    assert year["annual_value"] == DECEMBER_YTD_2023 + 1_000
+    assert year["implied_revision"] == pytest.approx(DECEMBER_YTD_2023 + 1_000 - SUM_OF_MONTHS_2023)
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text(
+            "SELECT reported_ytd_value FROM dw.fct_monthly_figure_version WHERE month_key = 202312 "
+            "ORDER BY batch_key")).scalars().all()
+    assert versions == [DECEMBER_YTD_2023, DECEMBER_YTD_2023 + 1_000]    # history kept
+
+
+def test_decembers_ytd_completes_a_year_with_a_month_missing(engine, landing):
+    """Decided where the rule is silent: December's year to date covers January..December, so
+    the year has its value even if a month was never sent; no implied revision is shown, since
+    the gap to the months present is mostly the missing month."""
+    months = FIRST_PUBLISHED_2023[:5] + FIRST_PUBLISHED_2023[6:11]        # no June, no December
+    ingest_file(_long_format(landing, "74_2023.csv", 2023, months), engine)
+    ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023), engine)
+    year = _retail(engine, 2023)
+    assert (year["annual_value"], year["annual_source"], year["is_complete"], year["months_reported"]) == (
+        DECEMBER_YTD_2023, "reported_december_ytd", True, 11)
+    assert year["implied_revision"] is None and year["implied_revision_pct"] is None
+
+
+def test_a_ytd_of_a_month_before_december_does_not_make_the_year(engine, landing):
+    ingest_file(_report(landing, 11, FIRST_PUBLISHED_2023[10], sum(FIRST_PUBLISHED_2023[:11])), engine)
+    year = _retail(engine, 2023)
+    assert (year["annual_value"], year["annual_source"], year["is_complete"]) == (None, None, False)
+
+
+#: the columns this rule added to tables an older warehouse already has
+ADDED_COLUMNS = {"staging.stg_monthly_figure": ("reported_ytd_value",),
+                 "dw.fct_monthly_figure_version": ("reported_ytd_value",),
+                 "dw.fct_annual_rollup": ("annual_source", "reported_december_ytd", "implied_revision",
+                                          "implied_revision_pct")}
+
+
+def _make_it_a_warehouse_from_before_the_rule(engine) -> None:
+    """The tables rebuilt as an older `statwh init` created them (today's CREATE TABLE without
+    the added columns), their rows kept, and the older DDL's checksum recorded as applied."""
+    from etl.warehouse import column_types, sql_files
+
+    with engine.begin() as conn:
+        views = conn.execute(sa.text("SELECT table_schema || '.' || table_name FROM information_schema.views "
+                                     "WHERE table_schema IN ('dw', 'analytics')")).scalars().all()
+        for view in views:  # they use the columns; init re-creates every view
+            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {view} CASCADE")
+        for table, added in ADDED_COLUMNS.items():
+            create = next(p for p in sql_files() if p.name == f"{table}.sql").read_text(encoding="utf-8")
+            older = "\n".join(line for line in create.splitlines() if line.split()[:1] not in ([c] for c in added))
+            kept = ", ".join(c for c in column_types(conn, table) if c not in added)
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE kept_rows AS SELECT {kept} FROM {table}")
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+            conn.connection.driver_connection.execute(older)  # as apply_schema runs DDL: '%' in comments
+            conn.exec_driver_sql(f"INSERT INTO {table} ({kept}) SELECT {kept} FROM kept_rows")
+            conn.exec_driver_sql("DROP TABLE kept_rows")
+        conn.exec_driver_sql("UPDATE dw.meta_schema_version SET ddl_sha256 = 'the DDL before reported years to date'")
+
+
+def test_statwh_init_upgrades_a_warehouse_from_before_the_rule(engine, landing, capsys):
+    from etl.cli import main as statwh
+    from etl.warehouse import column_types, rebuild_rollups
+
+    ingest_file(_long_format(landing, "74_2023.csv", 2023, FIRST_PUBLISHED_2023), engine)
+    _make_it_a_warehouse_from_before_the_rule(engine)
+    with engine.connect() as conn:
+        assert "annual_source" not in column_types(conn, "dw.fct_annual_rollup")
+    assert statwh(["init"]) == 0
+    with engine.connect() as conn:
+        for table, columns in ADDED_COLUMNS.items():
+            assert set(columns) <= set(column_types(conn, table)), table
+    # the rows computed before: their source filled in, nothing else to recompute
+    year = _retail(engine, 2023)
+    assert (year["annual_value"], year["annual_source"], year["reported_december_ytd"]) == (
+        SUM_OF_MONTHS_2023, "sum_of_months", None)
+    assert rebuild_rollups(engine) == {"dw.fct_monthly_ytd": 0, "dw.fct_annual_rollup": 0, "dw.fct_plan_gap": 0}
+    # and the upgraded warehouse follows the rule
+    ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023), engine)
+    year = _retail(engine, 2023)
+    assert (year["annual_value"], year["annual_source"]) == (DECEMBER_YTD_2023, "reported_december_ytd")
+    assert statwh(["init"]) == 0 and apply_schema(engine) == 0           # up to date: nothing runs again
