@@ -50,6 +50,16 @@ def _admin():
     return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
+@pytest.fixture(autouse=True)
+def no_airflow_task_context(monkeypatch):
+    """Each test starts outside any Airflow task. A DAG run in this process (``dag.test()``)
+    leaves its task's AIRFLOW_CTX_* variables in os.environ, as Airflow's task runner exports
+    them there, and later tests would see themselves inside that task (e.g. in the names of
+    their PostgreSQL sessions)."""
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CTX_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def pg_template():
     """A PostgreSQL database with the schema and reference data, cloned by each test."""

@@ -517,8 +517,12 @@ def test_warnings_after_loading_quote_the_cell_as_written_under_the_sheets_heade
     assert (retail, month, "23.456,7", "revision_exceeds_threshold") in found
     assert (export, month, "2345678", "revision_exceeds_threshold") in found
     assert (export, month, "2345678", "probable_unit_slip") in found
+    # exports 2345678 also break the trade balance, found at the balance's own row as written
+    balance = _row_of(path, "TRADE_BALANCE")
+    balance_written = str(workbook.active.cell(row=balance, column=TEMPLATE_COLUMNS["value"]).value)
+    assert (balance, month, balance_written, "trade_balance_is_exports_minus_imports") in found
     assert {(row, column, value) for row, column, value, _ in found} == {
-        (retail, month, "23.456,7"), (export, month, "2345678")}
+        (retail, month, "23.456,7"), (export, month, "2345678"), (balance, month, balance_written)}
     with engine.connect() as conn:
         stored = conn.execute(sa.text(
             "SELECT source_row, column_name, value_text FROM analytics.v_submission_problem "
