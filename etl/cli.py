@@ -160,16 +160,11 @@ def _count(text: str) -> int:
 
 def cmd_completeness(args) -> int:
     from etl.completeness import reporting_completeness
-    from etl.queries import format_number, render
+    from etl.queries import COMPLETENESS_TABLE, render
 
     engine, _ = _engine_and_settings()
     month_key = int(args.month.replace("-", "")) if args.month else None
-    pct = lambda v, conv: format_number(v, 1, conv) + "%" if v is not None else "—"  # noqa: E731
-    table = (("department", "department_code", None), ("month", "month_key", None), ("expected", "expected", None),
-             ("received", "received", None), ("on time", "on_time", None), ("late", "late", None),
-             ("missing", "missing", None), ("completeness", "completeness_pct", pct),
-             ("timeliness", "timeliness_pct", pct))
-    print(render(reporting_completeness(engine, args.as_of, month_key), args.format, table))
+    print(render(reporting_completeness(engine, args.as_of, month_key), args.format, COMPLETENESS_TABLE))
     return 0
 
 

@@ -193,6 +193,18 @@ def _pct(decimals: int, sign: bool = False):
     return lambda v, conv: "—" if format_number(v, decimals, conv) == "—" else format_number(v, decimals, conv, sign) + "%"
 
 
+COMPLETENESS_TABLE = (
+    ("department", "department_code", None),
+    ("month", "month_key", None),
+    ("expected", "expected", None),
+    ("received", "received", None),
+    ("on time", "on_time", None),
+    ("late", "late", None),
+    ("missing", "missing", None),
+    ("completeness", "completeness_pct", _pct(1)),  # '—' when nothing was due yet (NaN), not '—%'
+    ("timeliness", "timeliness_pct", _pct(1)),
+)
+
 PLAN_GAP_TABLE = (
     ("region", "region_name_vi", None),
     ("indicator", "indicator_code", None),

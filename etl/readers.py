@@ -126,6 +126,29 @@ class RawTable:
     sheets_in_file: int | None = None
 
 
+def column_key(header: object) -> str:
+    """A header cell as the known column name it may be: lower case, ``_`` for spaces."""
+    return re.sub(r"[\s_]+", "_", str(header).strip().lower())
+
+
+def known_column_names(headers) -> dict[str, str]:
+    """Header -> the known column it names when written in another case or with spaces
+    (``Region_Code``, ``Period``, ``department code``): a spreadsheet's header is typed by
+    people, and ``period`` with a capital P is still the period. The known columns are those
+    of the structure suites' ``known_columns`` rule; other headers are left as written."""
+    from etl.validation import load_suite_definition
+
+    known = {value for kind in ("monthly", "plan")
+             for expectation in load_suite_definition(f"{kind}_structure")["expectations"]
+             if expectation["meta"]["rule"] == "known_columns" for value in expectation["kwargs"]["value_set"]}
+    renamed = {}
+    for header in headers:
+        name = column_key(header)
+        if name in known and name != header:
+            renamed[header] = name
+    return renamed
+
+
 def read_table(path: Path, *, encoding: str | None = None) -> RawTable:
     """``encoding``: what a CSV without byte-order mark that is not UTF-8 is written in
     (``statwh ingest --encoding``); see :func:`_decode`."""
@@ -139,6 +162,8 @@ def read_table(path: Path, *, encoding: str | None = None) -> RawTable:
             raise  # no layout can be read from it either
         except FileReadError as error:
             table = error
+        if isinstance(table, RawTable):
+            table.frame = table.frame.rename(columns=known_column_names(table.frame.columns))
         if not (isinstance(table, RawTable) and "region_code" in table.frame.columns):
             from etl.report_layout import report_layout_or  # the departments' report layout (Chỉ tiêu, Đơn vị, ...)
 
@@ -507,7 +532,7 @@ def _long_format_header(rows, required_column: str | None) -> tuple[int, list[st
         header = [str(c).strip() if c is not None else "" for c in row]
         while header and header[-1] == "":
             header.pop()
-        if not required_column or required_column in header:
+        if not required_column or required_column in {column_key(h) for h in header}:
             return row_number, header, directives
         title_rows += 1
         if title_rows >= HEADER_SEARCH_ROWS:

@@ -14,7 +14,7 @@ import codecs
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -164,24 +164,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _known_column_named(headers: Iterable[str]) -> dict[str, str]:
-    """Header -> the known column it names when written in another case or with spaces
-    (``Region_Code``, ``Period``, ``department code``): a spreadsheet's header is typed by
-    people, and ``period`` with a capital P is still the period. The known columns are those
-    of the structure suites' ``known_columns`` rule; other headers are left as written."""
-    from etl.validation import load_suite_definition
-
-    known = {value for kind in ("monthly", "plan")
-             for expectation in load_suite_definition(f"{kind}_structure")["expectations"]
-             if expectation["meta"]["rule"] == "known_columns" for value in expectation["kwargs"]["value_set"]}
-    renamed = {}
-    for header in headers:
-        name = re.sub(r"[\s_]+", "_", str(header).strip().lower())
-        if name in known and name != header:
-            renamed[header] = name
-    return renamed
-
-
 def detect_kind(columns: list[str]) -> SubmissionKind | None:
     names = set(columns)
     if "target_kind" in names or "target_value" in names:
@@ -249,7 +231,6 @@ def prepare_submission(
             prepared.problems.append(Problem(file_name, None, None, None, None, "encoding_utf8_or_declared",
                                              raw.encoding_note, "warning"))
         checked("encoding_utf8_or_declared", int(bool(raw.encoding_note)), severity="warning")
-    raw.frame = raw.frame.rename(columns=_known_column_named(raw.frame.columns))
     prepared.rows_in_file = len(raw.frame)
     prepared.reported = raw.reported
     prepared.origins = raw.origins

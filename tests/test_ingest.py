@@ -84,6 +84,11 @@ def test_headers_typed_in_another_case_or_with_spaces_name_the_same_columns(engi
     typed = "Region_Code;Indicator Code;PERIOD;Value;unit ;Status;Department_Code\n74;RETAIL;2021-01;19.301,5;tỷ đồng;official;SCT-BD\n"
     result = ingest_file(write_csv(landing, "typed_headers.csv", typed), engine)
     assert result.status == "loaded", result.problems
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Region Code", "Indicator_Code", "Period", "Value", "Unit", "Status"])
+    workbook.active.append(["74", "RETAIL", "2021-03", 19301.5, "tỷ đồng", "official"])
+    workbook.save(landing / "typed_headers.xlsx")
+    assert ingest_file(landing / "typed_headers.xlsx", engine).status == "loaded"
     twice = "region_code;indicator_code;period;Period;value;unit;status\n74;RETAIL;2021-02;2021-02;1,5;tỷ đồng;official\n"
     refused = ingest_file(write_csv(landing, "period_twice.csv", twice), engine)
     assert refused.status == "rejected" and {p["rule"] for p in refused.problems} == {"columns_unique"}
