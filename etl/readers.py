@@ -479,6 +479,16 @@ def _locate_csv_error(lines: list[str], header_index: int, delimiter: str, width
 # --------------------------------------------------------------------------- XLSX
 
 
+def shown_value(cell) -> object:
+    """A spreadsheet cell's value as Excel shows it where the two differ: a number formatted as
+    a percentage is stored as a fraction (99,5% typed into a ``0.0%`` cell is 0.995), and the
+    clerk means the 99,5 they see."""
+    value = cell.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in str(cell.number_format or ""):
+        return round(float(value) * 100, 10)
+    return value
+
+
 def _cell_text(value: object) -> object:
     """Keep numbers as numbers; give dates the ``YYYY-MM`` shape of a period; all else text."""
     if value is None:
@@ -599,14 +609,17 @@ def read_xlsx(path: Path, required_column: str | None = None) -> RawTable:
     try:
         for sheet in workbook.worksheets:
             sheet_title = sheet.title
-            rows = sheet.iter_rows(values_only=True)
-            found = _long_format_header(rows, required_column)
+            cell_rows = sheet.iter_rows()
+            # the header is looked for in the cells' values; the data rows are read on from
+            # cell_rows, where that search stopped, with their number formats
+            found = _long_format_header((tuple(c.value for c in row) for row in cell_rows), required_column)
             if found is None:
                 continue  # not this sheet
             row_number, header, directives = found
             records, source_rows = [], []
-            for data_row_number, data in enumerate(rows, start=row_number + 1):
-                values = list(data[: len(header)]) + [None] * (len(header) - len(data))
+            for data_row_number, cells in enumerate(cell_rows, start=row_number + 1):
+                data = [shown_value(c) for c in cells[: len(header)]]
+                values = data + [None] * (len(header) - len(data))
                 if all(v in (None, "") for v in values):
                     continue
                 records.append([_cell_text(v) for v in values])

@@ -37,7 +37,8 @@ import pandas as pd
 import pyarrow as pa
 
 from etl import vnnum
-from etl.readers import CellOrigins, FileReadError, Place, RawTable, refuse_uncalculated_formulas_in
+from etl.readers import (CellOrigins, FileReadError, Place, RawTable, refuse_uncalculated_formulas_in,
+                         shown_value)
 from etl.reference import REFERENCE_DIR, Reference, fold, load_reference
 
 # The report's own figures carried to the cross-checks. Levels are in the row's unit as
@@ -173,8 +174,7 @@ def _xlsx_cell(cell) -> object:
     value = cell.value
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, (int, float)) and "%" in str(cell.number_format or ""):
-        return round(float(value) * 100, 10)  # what Excel shows: 0.034 formatted 0,0% is 3,4
+    value = shown_value(cell)  # what Excel shows: 0.034 formatted 0,0% is 3,4
     if isinstance(value, str):
         return value.strip()
     return value

@@ -94,6 +94,25 @@ def test_headers_typed_in_another_case_or_with_spaces_name_the_same_columns(engi
     assert refused.status == "rejected" and {p["rule"] for p in refused.problems} == {"columns_unique"}
 
 
+def test_a_percentage_typed_into_a_percent_formatted_cell_is_the_percentage_shown(engine, landing):
+    """99,5% typed into a cell formatted 0.0% is stored by Excel as 0.995; it was loaded as
+    0.995 %. What the clerk saw, 99,5, is the figure; other cells are taken as they are."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["region_code", "indicator_code", "period", "value", "unit", "status"])
+    sheet.append(["74", "HH_ELECTRIFIED_PCT", "2021-01", 0.995, "%", "official"])
+    sheet["D2"].number_format = "0.0%"
+    sheet.append(["74", "RETAIL", "2021-01", 19301.5, "tỷ đồng", "official"])
+    sheet["D3"].number_format = "#,##0.0"
+    workbook.save(landing / "percent_cells.xlsx")
+    assert ingest_file(landing / "percent_cells.xlsx", engine).status == "loaded"
+    with engine.connect() as conn:
+        values = dict(conn.execute(sa.text(
+            "SELECT i.indicator_code, v.value FROM dw.fct_monthly_figure_version AS v "
+            "JOIN dw.dim_indicator AS i ON i.indicator_key = v.indicator_key")).fetchall())
+    assert values == {"HH_ELECTRIFIED_PCT": 99.5, "RETAIL": 19301.5}
+
+
 def test_a_number_format_given_on_the_command_line_must_agree_with_the_files_own(engine, landing):
     """``--number-format en`` on a file that declares ``vi`` used to win silently: 1.500 was
     stored as 1.5. Two declarations that disagree are refused; agreeing ones load."""
