@@ -144,6 +144,9 @@ GLOSSARY: dict[str, Term] = {
     "submission_kind": Term("Loại báo cáo", "Submission kind"),
     "sheet_name": Term("Trang tính", "Sheet", "Sheet of the XLSX file (NULL for CSV)."),
     "number_convention": Term("Quy ước số", "Number convention"),
+    "reading_options": Term("Cách đọc theo yêu cầu", "Reading options",
+                            "How the sender asked for the file to be read (statwh ingest --number-format, "
+                            "--encoding); empty: as the file says."),
     "rows_in_file": Term("Số dòng", "Rows in file", "Data rows in the file."),
     "rows_new_version": Term("Số liệu mới/thay đổi", "New or changed figures"),
     "rows_unchanged": Term("Số liệu không đổi", "Unchanged figures"),

@@ -261,7 +261,7 @@ def load_batches(engine: Engine, last: int = 20) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(
             sa.text(
-                "SELECT batch_key, file_name, submission_kind, status, rows_in_file, rows_new_version, "
+                "SELECT batch_key, file_name, submission_kind, reading_options, status, rows_in_file, rows_new_version, "
                 "rows_unchanged, problem_count, pipeline_run_id, recorded_at FROM analytics.v_load_batch "
                 "ORDER BY batch_key DESC LIMIT :last"
             ),
@@ -274,6 +274,7 @@ BATCH_TABLE = (
     ("batch", "batch_key", None),
     ("file", "file_name", None),
     ("kind", "submission_kind", None),
+    ("read as", "reading_options", None),
     ("status", "status", None),
     ("rows", "rows_in_file", None),
     ("new/changed", "rows_new_version", None),

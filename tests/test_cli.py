@@ -116,7 +116,7 @@ def test_batches_shows_a_dash_for_what_an_unreadable_file_does_not_have(statwh_h
     assert statwh("ingest", str(empty), env_home=statwh_home).returncode == 1
     table = statwh("batches", env_home=statwh_home).stdout.splitlines()
     row = next(line for line in table if "empty.csv" in line).split()
-    assert row[:4] == ["1", "empty.csv", "—", "rejected"], table
+    assert row[:5] == ["1", "empty.csv", "—", "—", "rejected"], table      # no kind, read as the file says
     rebuilt = statwh("rebuild", env_home=statwh_home)
     assert rebuilt.returncode == 0 and "dw.fct_annual_rollup: 0 rows written (missing or wrong before)" in rebuilt.stdout
 
@@ -134,6 +134,11 @@ def test_a_rejected_file_is_fixed_with_the_number_format_option_instead_of_editi
     assert again.returncode == 0, again.stdout
     assert "amb.csv: duplicate (already processed as batch 2 (loaded))" in again.stderr
     assert "rejected earlier" not in again.stdout
+    batches = json.loads(statwh("batches", "--format", "json", env_home=statwh_home).stdout)
+    assert [(b["batch_key"], b["status"], b["reading_options"]) for b in batches] == [
+        (2, "loaded", "number_format=vi"), (1, "rejected", None)]
+    table = statwh("batches", env_home=statwh_home).stdout
+    assert "read as" in table and "number_format=vi" in table
 
 
 def test_run_takes_the_landing_folder(statwh_home):

@@ -7,6 +7,7 @@ SELECT
     b.file_name,
     b.file_sha256,
     b.submission_kind,
+    b.reading_options,  -- how the sender asked for it to be read: a rejected file read again another way
     b.status,
     b.rows_in_file,
     b.rows_new_version,
