@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 PLAN_GAP_COLUMNS = (
-    "region_code", "region_name_vi", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
+    "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
     "year", "target_kind", "target_value", "actual", "is_actual_complete", "actual_prev_year",
     "actual_growth_pct", "planned_level", "attainment_pct", "gap_pp", "gap_level",
 )
 ROLLUP_COLUMNS = (
-    "region_code", "region_name_vi", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
+    "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
     "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value", "annual_source",
     "partial_value", "reported_december_ytd", "implied_revision", "implied_revision_pct", "annual_value_prev_year",
     "growth_pct",
@@ -64,10 +64,31 @@ def _select(engine: Engine, view: str, columns: Sequence[str], year: int, region
     if region:
         sql += " AND region_code = :region"
         params["region"] = region
-    sql += " ORDER BY region_code, indicator_code"
+    sql += " ORDER BY region_code, region_valid_from, indicator_code"
     with engine.connect() as conn:
         result = conn.execute(sa.text(sql), params)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return _tell_units_apart(pd.DataFrame(result.fetchall(), columns=list(result.keys())))
+
+
+def _tell_units_apart(frame: pd.DataFrame) -> pd.DataFrame:
+    """Units that share a name in one answer (Hồ Chí Minh City before the 2025 merger and the
+    city that absorbed Bình Dương and Bà Rịa–Vũng Tàu, both code 79) get the months they were in
+    force after the name: ``Thành phố Hồ Chí Minh (08/2008–06/2025)``, ``… (từ 07/2025)``."""
+    if frame.empty:
+        return frame
+    shared = (frame.groupby("region_name_vi")["region_valid_from"].transform("nunique") > 1).to_numpy()
+    if not shared.any():
+        return frame
+
+    def month(day) -> str:
+        return f"{day.month:02d}/{day.year}"
+
+    def in_force(name, start, end) -> str:
+        return f"{name} (từ {month(start)})" if end is None or pd.isna(end) else f"{name} ({month(start)}–{month(end)})"
+
+    labelled = [in_force(n, s, e) if is_shared else n for n, s, e, is_shared
+                in zip(frame.region_name_vi, frame.region_valid_from, frame.region_valid_to, shared)]
+    return frame.assign(region_name_vi=labelled)
 
 
 def plan_gap(engine: Engine, year: int, region: str | None = None, as_of: dt.datetime | None = None) -> pd.DataFrame:

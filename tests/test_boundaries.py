@@ -91,3 +91,18 @@ def test_after_the_merger_today_units_report_for_themselves(engine, landing):
     refused = ingest_file(write_csv(landing, "bd_2025-08.csv", HEADER + "74;RETAIL;2025-08;1,5;tỷ đồng;official\n"), engine)
     assert refused.status == "rejected"
     assert [p["rule"] for p in refused.problems] == ["region_in_force_for_period"]
+
+
+def test_the_two_units_named_ho_chi_minh_city_in_one_year_are_told_apart(engine, landing):
+    """2025 has figures of the old city (code 79 until June) and of today's (79 from July): an
+    analyst asking for the year's rollup got two identical 'Thành phố Hồ Chí Minh' rows."""
+    from etl.queries import annual_rollup, plan_gap
+
+    assert ingest_file(write_csv(landing, "hcm_2025.csv", HEADER + _months("79", "RETAIL", 2025, ["100,0"] * 12,
+                                                                           "tỷ đồng")), engine).status == "loaded"
+    rollup = annual_rollup(engine, 2025, "79")
+    assert list(zip(rollup.region_name_vi, rollup.months_reported)) == [
+        ("Thành phố Hồ Chí Minh (08/2008–06/2025)", 6), ("Thành phố Hồ Chí Minh (từ 07/2025)", 6)]
+    assert [str(d) for d in rollup.region_valid_from] == ["2008-08-01", "2025-07-01"]
+    assert plan_gap(engine, 2025, "79").empty                      # no targets: nothing to tell apart
+    assert annual_rollup(engine, 2024, "79").empty
