@@ -510,21 +510,19 @@ def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings
 
 _REVISED_BY_BATCH = """
 WITH versions_of_the_figures AS (  -- only the figures this batch wrote, so history length does not count
-    SELECT v.batch_key, v.indicator_key, v.source_row, v.value_reported, v.value, v.status,
+    SELECT v.batch_key, v.indicator_key, v.source_row, v.value_reported, v.value,
            LAG(v.value) OVER earlier AS previous_value,
-           LAG(v.status) OVER earlier AS previous_status
+           v.status = 'estimate' AND LAG(v.status) OVER earlier = 'official' AS estimate_replaces_official
     FROM dw.fct_monthly_figure_version AS v
     WHERE (v.region_key, v.indicator_key, v.month_key) IN (
             SELECT region_key, indicator_key, month_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key)
       AND v.batch_key <= :batch_key
     WINDOW earlier AS (PARTITION BY v.region_key, v.indicator_key, v.month_key ORDER BY v.batch_key)
 )
-SELECT i.indicator_code, f.source_row, f.value_reported, f.value, f.previous_value,
-       f.status = 'estimate' AND f.previous_status = 'official' AS estimate_replaces_official
+SELECT i.indicator_code, f.source_row, f.value_reported, f.value, f.previous_value, f.estimate_replaces_official
 FROM versions_of_the_figures AS f
 JOIN dw.dim_indicator AS i ON i.indicator_key = f.indicator_key
-WHERE f.batch_key = :batch_key
-  AND (f.value <> f.previous_value OR (f.status = 'estimate' AND f.previous_status = 'official'))
+WHERE f.batch_key = :batch_key AND (f.value <> f.previous_value OR f.estimate_replaces_official)
 ORDER BY f.source_row
 """
 

@@ -14,14 +14,16 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from etl.vnnum import number_in_full
+
 PLAN_GAP_COLUMNS = (
-    "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
-    "year", "target_kind", "target_value", "actual", "is_actual_complete", "actual_prev_year",
+    "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi",
+    "indicator_name_en", "unit", "year", "target_kind", "target_value", "actual", "is_actual_complete", "actual_prev_year",
     "actual_growth_pct", "planned_level", "attainment_pct", "gap_pp", "gap_level",
 )
 ROLLUP_COLUMNS = (
-    "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi", "indicator_name_en", "unit",
-    "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value", "annual_source",
+    "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi",
+    "indicator_name_en", "unit", "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value", "annual_source",
     "partial_value", "reported_december_ytd", "implied_revision", "implied_revision_pct", "annual_value_prev_year",
     "growth_pct",
 )
@@ -151,10 +153,7 @@ def without_float_noise(value: float) -> float:
 def plain_decimal_text(value: float, decimal_mark: str = ".") -> str:
     """A float as plain decimal text, without float noise, exponent or trailing zeros:
     ``24690.000000000004`` → ``24690``, ``1e-07`` → ``0.0000001``."""
-    text = format(Decimal(f"{value:.{SIGNIFICANT_DIGITS}g}"), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace(".", decimal_mark)
+    return number_in_full(without_float_noise(value)).replace(".", decimal_mark)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

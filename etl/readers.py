@@ -17,7 +17,9 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
+import json
 import os
 import re
 import unicodedata
@@ -131,16 +133,25 @@ def column_key(header: object) -> str:
     return re.sub(r"[\s_]+", "_", str(header).strip().lower())
 
 
+@functools.lru_cache(maxsize=4)
+def _known_columns(expectations_dir: Path) -> frozenset[str]:
+    """The columns of the structure suites' ``known_columns`` rule, read once per folder (as
+    JSON: checking the suites, which needs Great Expectations, is the validation's job)."""
+    return frozenset(
+        value for kind in ("monthly", "plan")
+        for expectation in json.loads((expectations_dir / f"{kind}_structure.json").read_text(encoding="utf-8"))[
+            "expectations"]
+        if expectation["meta"]["rule"] == "known_columns" for value in expectation["kwargs"]["value_set"])
+
+
 def known_column_names(headers) -> dict[str, str]:
     """Header -> the known column it names when written in another case or with spaces
     (``Region_Code``, ``Period``, ``department code``): a spreadsheet's header is typed by
     people, and ``period`` with a capital P is still the period. The known columns are those
     of the structure suites' ``known_columns`` rule; other headers are left as written."""
-    from etl.validation import load_suite_definition
+    from etl.config import load_settings
 
-    known = {value for kind in ("monthly", "plan")
-             for expectation in load_suite_definition(f"{kind}_structure")["expectations"]
-             if expectation["meta"]["rule"] == "known_columns" for value in expectation["kwargs"]["value_set"]}
+    known = _known_columns(load_settings().expectations_dir)
     renamed = {}
     for header in headers:
         name = column_key(header)
