@@ -114,11 +114,21 @@ GLOSSARY: dict[str, Term] = {
     "growth_ytd_pct": Term("Lũy kế so cùng kỳ (%)", "Year to date vs same period last year (%)", None, "%"),
     # ---- annual rollups
     "months_reported": Term("Số tháng có số liệu", "Months reported", "Months of the year with a current figure."),
+    "from_predecessors": Term(
+        "Số liệu của đơn vị trước sáp nhập", "From predecessors",
+        "A month before a unit formed by the 2025 merger came into force: the figures of the units it "
+        "was formed from, added together. An input of its rollups, never a figure of its own."),
+    "months_from_predecessors": Term(
+        "Số tháng của đơn vị trước sáp nhập", "Months from predecessors",
+        "Of the months reported, those before a unit formed by the 2025 merger came into force: "
+        "the figures of the units it was formed from, added together (new Hồ Chí Minh City's 2025: 6)."),
     "last_month_reported": Term("Tháng cuối có số liệu", "Last month reported", "Latest month of the year with a current figure."),
     "is_complete": Term("Đủ số liệu", "Complete", "Whether every month the year's rule needs is present."),
     "annual_value": Term("Thực hiện năm", "Annual value", None, ROW_UNIT),
     "partial_value": Term("Giá trị tạm tính", "Partial value", None, ROW_UNIT),
-    "annual_value_prev_year": Term("Thực hiện năm trước", "Previous year's value", "The previous year's annual value.", ROW_UNIT),
+    "annual_value_prev_year": Term("Thực hiện năm trước", "Previous year's value",
+                                   "The previous year's annual value; for a unit formed by the 2025 merger, "
+                                   "over its territory (its predecessors' figures added together).", ROW_UNIT),
     "growth_pct": Term("So cùng kỳ (%)", "Growth vs previous year (%)", None, "%"),
     "annual_source": Term("Nguồn số liệu năm", "Source of the annual value"),
     "reported_ytd_value": Term("Lũy kế theo báo cáo", "Year to date as reported", None, ROW_UNIT),

@@ -526,6 +526,24 @@ _TOUCHED_ROW = (
 )
 
 
+# A merged unit's rollups read its predecessors' months (dw.calc_territory_figure): a figure of
+# old Bình Dương for 2025 changes new Hồ Chí Minh City's 2025 and, through growth, its 2026.
+# Predecessors' touched years map to their successor's from the year it came into force
+# (its earlier years are never rows of its own); the batch's keys already hold each year
+# after a touched one.
+_TOUCHED_SUCCESSORS = """
+INSERT INTO staging.stg_touched_key (batch_key, region_key, indicator_key, year)
+SELECT DISTINCT :batch_key, b.to_region_key, t.indicator_key, t.year
+FROM staging.stg_touched_key AS t
+JOIN dw.brg_region_crosswalk AS b ON b.from_region_key = t.region_key AND b.to_region_key <> b.from_region_key
+JOIN dw.dim_region AS r ON r.region_key = b.to_region_key
+WHERE t.batch_key = :batch_key AND t.year >= EXTRACT(YEAR FROM r.valid_from)
+  AND NOT EXISTS (SELECT 1 FROM staging.stg_touched_key AS k
+                  WHERE k.batch_key = :batch_key AND k.region_key = b.to_region_key
+                    AND k.indicator_key = t.indicator_key AND k.year = t.year)
+"""
+
+
 def refresh_statistics(conn: Connection, *tables: str) -> None:
     """ANALYZE tables a batch has just filled, on PostgreSQL (within the batch's transaction,
     whose own rows ANALYZE counts). Autovacuum cannot see uncommitted rows, so without this
@@ -581,12 +599,14 @@ def _same_row(columns: dict[str, str], keys: tuple[str, ...]) -> str:
 def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) -> dict[str, int]:
     """Bring the rollup facts up to date for the keys in ``staging.stg_touched_key``.
 
-    Set-based, per fact: the current rows of touched keys that the batch changes (or that
+    Keys of units that were merged into another also touch that unit's keys (see
+    ``_TOUCHED_SUCCESSORS``). Set-based, per fact: the current rows of touched keys that the batch changes (or that
     no longer exist) are closed (``superseded_by_batch_key``, ``known_until``), and rows
     that are new or different are inserted. Unchanged rows, and every row of other keys,
     are left exactly as they were, so history answers "what did we know on date D".
     Returns the number of rows inserted per fact.
     """
+    conn.execute(sa.text(_TOUCHED_SUCCESSORS), {"batch_key": batch_key})
     written = {}
     for fact, definition, keys in ROLLUP_FACTS:
         columns = {c: t for c, t in column_types(conn, fact).items() if c not in _LINEAGE}

@@ -8,6 +8,9 @@
 -- implied_revision is how far it departs from the sum of the 12 stored months.
 -- A year missing what its rule needs has is_complete = false and annual_value NULL: never a
 -- silent partial sum (partial_value shows what there is).
+-- A unit formed by the 2025 merger is rolled up over its territory: its months before it came
+-- into force are its predecessors' figures combined (months_from_predecessors counts them), and
+-- annual_value_prev_year of its first years is its predecessors' combined year.
 -- Keys: region_key, indicator_key, year, computed_by_batch_key.
 -- History: a batch that changes a row closes it (superseded_by_batch_key, known_until) and
 -- adds the new one; unchanged rows are left alone. Current rows have known_until NULL;
@@ -18,6 +21,7 @@ CREATE TABLE IF NOT EXISTS dw.fct_annual_rollup (
     year                    INTEGER NOT NULL,
     year_rule               VARCHAR NOT NULL,
     months_reported         INTEGER NOT NULL,
+    months_from_predecessors INTEGER DEFAULT 0, -- of months_reported, how many are the months before a merged unit came into force, its predecessors' figures combined (new Hồ Chí Minh City's 2025: 6); 0 otherwise
     last_month_reported     INTEGER NOT NULL,
     is_complete             BOOLEAN NOT NULL,
     annual_value            DOUBLE PRECISION,  -- NULL unless is_complete
@@ -26,7 +30,7 @@ CREATE TABLE IF NOT EXISTS dw.fct_annual_rollup (
     reported_december_ytd   DOUBLE PRECISION,  -- flows: December's year to date as the department reported it (latest version); NULL if none was reported
     implied_revision        DOUBLE PRECISION,  -- reported_december_ytd - the sum of the 12 stored months: earlier months revised inside the year to date; NULL unless both exist
     implied_revision_pct    DOUBLE PRECISION,  -- implied_revision / |sum of the 12 months| x 100
-    annual_value_prev_year  DOUBLE PRECISION,
+    annual_value_prev_year  DOUBLE PRECISION,  -- the previous year's annual_value; for a merged unit, over its territory as it is now
     growth_pct              DOUBLE PRECISION,  -- vs previous year, % (index: value - 100)
     computed_by_batch_key  BIGINT NOT NULL,     -- the batch that computed this row
     known_from             TIMESTAMP NOT NULL,  -- UTC: when the warehouse first held this row

@@ -7,42 +7,31 @@
 -- 'december_cumulative' need December; 'none' (a monthly index such as IIP_MONTH) has no
 -- annual value. Growth compares annual values, so a year to date taken as a year's value is
 -- also the base of the next year's growth.
+-- A unit formed by the 2025 merger is rolled up over its territory (dw.calc_territory_figure):
+-- new Hồ Chí Minh City's 2025 is old Hồ Chí Minh City's, Bình Dương's and Bà Rịa–Vũng Tàu's
+-- January–June plus its own July–December (months_from_predecessors = 6), and its 2025 growth
+-- compares with their combined 2024. A year made only of predecessors' months is not emitted.
 CREATE OR REPLACE VIEW dw.calc_annual_rollup AS
 WITH touched AS (
     SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
 ),
-needed AS (  -- the touched years and the years before them (growth)
-    SELECT region_key, indicator_key, year FROM touched
-    UNION
-    SELECT region_key, indicator_key, year - 1 FROM touched
-),
-versions AS (
+source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT
-        f.region_key, f.indicator_key, m.year, m.month, f.value, f.reported_ytd_value,
-        ROW_NUMBER() OVER (
-            PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
-        ) AS version_rank
-    FROM dw.fct_monthly_figure_version AS f
-    JOIN dw.dim_month AS m ON m.month_key = f.month_key
-    JOIN needed AS n
-      ON n.region_key = f.region_key AND n.indicator_key = f.indicator_key AND n.year = m.year
-),
-source AS (
-    SELECT
-        v.region_key, v.indicator_key, v.year, v.month, v.value, v.reported_ytd_value, i.kind, i.year_rule,
-        LAST_VALUE(v.value) OVER (
-            PARTITION BY v.region_key, v.indicator_key, v.year
-            ORDER BY v.month
+        t.region_key, t.indicator_key, t.year, t.month, t.value, t.reported_ytd_value,
+        t.from_predecessors, i.kind, i.year_rule,
+        LAST_VALUE(t.value) OVER (
+            PARTITION BY t.region_key, t.indicator_key, t.year
+            ORDER BY t.month
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) AS latest_value
-    FROM versions AS v
-    JOIN dw.dim_indicator AS i ON i.indicator_key = v.indicator_key
-    WHERE v.version_rank = 1
+    FROM dw.calc_territory_figure AS t
+    JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
 ),
 per_year AS (
     SELECT
         region_key, indicator_key, year, kind, year_rule,
         CAST(COUNT(*) AS INTEGER) AS months_reported,
+        CAST(SUM(CASE WHEN from_predecessors THEN 1 ELSE 0 END) AS INTEGER) AS months_from_predecessors,
         MAX(month) AS last_month_reported,
         SUM(value) AS sum_value,
         MAX(CASE WHEN month = 12 THEN value END) AS december_value,
@@ -96,6 +85,7 @@ SELECT
     cur.year,
     cur.year_rule,
     cur.months_reported,
+    cur.months_from_predecessors,
     cur.last_month_reported,
     cur.is_complete,
     cur.annual_value,
@@ -112,3 +102,4 @@ SELECT
 FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
+WHERE cur.months_reported > cur.months_from_predecessors  -- a year of the unit's own, not only its predecessors'

@@ -6,32 +6,19 @@
 -- touched, not the length of history.
 -- Year to date: flows sum January..month and only when every one of those months is
 -- present; stocks take the month's value; the IIP is already cumulative as reported.
+-- A unit formed by the 2025 merger counts its territory: its months before it came into
+-- force are its predecessors' combined (dw.calc_territory_figure), so new Hồ Chí Minh City's
+-- July 2025 year to date covers January–July, and its same month last year is the combined
+-- July 2024. Those earlier months are inputs only, never rows of the new unit.
 CREATE OR REPLACE VIEW dw.calc_monthly_ytd AS
 WITH touched AS (
     SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
 ),
-needed AS (  -- the touched years and the years before them (same period last year)
-    SELECT region_key, indicator_key, year FROM touched
-    UNION
-    SELECT region_key, indicator_key, year - 1 FROM touched
-),
-versions AS (
-    SELECT
-        f.region_key, f.indicator_key, f.month_key, m.year, m.month, f.value, f.status,
-        ROW_NUMBER() OVER (
-            PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
-        ) AS version_rank
-    FROM dw.fct_monthly_figure_version AS f
-    JOIN dw.dim_month AS m ON m.month_key = f.month_key
-    JOIN needed AS n
-      ON n.region_key = f.region_key AND n.indicator_key = f.indicator_key AND n.year = m.year
-),
-source AS (
-    SELECT v.region_key, v.indicator_key, v.month_key, v.year, v.month, v.value, v.status,
-           i.kind, i.year_rule
-    FROM versions AS v
-    JOIN dw.dim_indicator AS i ON i.indicator_key = v.indicator_key
-    WHERE v.version_rank = 1
+source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
+    SELECT t.region_key, t.indicator_key, t.month_key, t.year, t.month, t.value, t.status,
+           t.from_predecessors, i.kind, i.year_rule
+    FROM dw.calc_territory_figure AS t
+    JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
 ),
 running AS (
     SELECT
@@ -92,3 +79,4 @@ SELECT
 FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
+WHERE NOT cur.from_predecessors  -- a merged unit's earlier months stay its predecessors' figures

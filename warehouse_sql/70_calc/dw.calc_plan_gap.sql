@@ -22,13 +22,11 @@ joined AS (
         targets.*,
         actual.annual_value AS actual,
         COALESCE(actual.is_complete, FALSE) AS is_actual_complete,
-        previous.annual_value AS actual_prev_year,
-        actual.growth_pct AS actual_growth_pct,
-        CASE
-            WHEN targets.target_kind = 'level' THEN targets.target_value
-            WHEN targets.kind = 'index' THEN 100 + targets.target_value
-            ELSE previous.annual_value * (1 + targets.target_value / 100)
-        END AS planned_level
+        -- The year's own row knows last year's value, over a merged unit's territory too (new
+        -- Hồ Chí Minh City's 2025 base is its predecessors' 2024); before the year has
+        -- figures, last year's row is the base.
+        COALESCE(actual.annual_value_prev_year, previous.annual_value) AS actual_prev_year,
+        actual.growth_pct AS actual_growth_pct
     FROM targets
     LEFT JOIN annual AS actual
         ON actual.region_key = targets.region_key
@@ -38,6 +36,16 @@ joined AS (
         ON previous.region_key = targets.region_key
        AND previous.indicator_key = targets.indicator_key
        AND previous.year = targets.year - 1
+),
+planned AS (
+    SELECT
+        joined.*,
+        CASE
+            WHEN target_kind = 'level' THEN target_value
+            WHEN kind = 'index' THEN 100 + target_value
+            ELSE actual_prev_year * (1 + target_value / 100)
+        END AS planned_level
+    FROM joined
 )
 SELECT
     region_key,
@@ -53,4 +61,4 @@ SELECT
     actual / NULLIF(planned_level, 0) * 100 AS attainment_pct,
     CASE WHEN target_kind = 'growth_pct' THEN actual_growth_pct - target_value END AS gap_pp,
     actual - planned_level AS gap_level
-FROM joined
+FROM planned

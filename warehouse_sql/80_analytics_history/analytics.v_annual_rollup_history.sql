@@ -18,6 +18,7 @@ SELECT
     a.year,
     a.year_rule,
     a.months_reported,
+    a.months_from_predecessors,  -- months before a merged unit came into force: its predecessors' combined
     a.is_complete,
     a.annual_value,
     a.annual_source,

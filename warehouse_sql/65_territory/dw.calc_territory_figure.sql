@@ -1,0 +1,90 @@
+-- calc_territory_figure
+-- Grain: one row per region x indicator x month of the years a batch needs — the
+-- (region, indicator, year) keys in staging.stg_touched_key and the year before each (for
+-- growth) — with a current figure for that unit's territory. Empty outside a batch. It is
+-- the input of dw.calc_monthly_ytd and dw.calc_annual_rollup.
+-- A unit's own current figures (latest version) for the months it was in force; and, for a
+-- unit formed by the 2025 merger (dw.brg_region_crosswalk), the months before it came into
+-- force, from the units it was formed from: new Hồ Chí Minh City's January–June 2025 are old
+-- Hồ Chí Minh City's, Bình Dương's and Bà Rịa–Vũng Tàu's added together. Without them the
+-- new unit's 2025 would be six months, its year incomplete, and its 2026 growth and the plan
+-- gap of a 2026 growth target would have no base (PRODUCT.md: figures stay under the unit
+-- that reported them, and can also be rolled up under today's units).
+-- Only indicators whose catalogue merge_rule is 'sum' are combined (an index or a share is
+-- not the sum of its parts), and a month is combined only when every unit that was in force
+-- then and became part of this one reported it: a missing member leaves the month out, so
+-- the year stays incomplete rather than silently short. A combined reported year to date
+-- needs every member's. from_predecessors marks combined months; the calc views use them as
+-- inputs (running sums, last year's base) but never emit them as the new unit's own figures.
+CREATE OR REPLACE VIEW dw.calc_territory_figure AS
+WITH touched AS (
+    SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
+),
+needed AS (  -- the touched years and the years before them (growth)
+    SELECT region_key, indicator_key, year FROM touched
+    UNION
+    SELECT region_key, indicator_key, year - 1 FROM touched
+),
+own_versions AS (
+    SELECT
+        f.region_key, f.indicator_key, f.month_key, m.year, m.month, f.value, f.status,
+        f.reported_ytd_value,
+        ROW_NUMBER() OVER (
+            PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
+        ) AS version_rank
+    FROM dw.fct_monthly_figure_version AS f
+    JOIN dw.dim_month AS m ON m.month_key = f.month_key
+    JOIN needed AS n
+      ON n.region_key = f.region_key AND n.indicator_key = f.indicator_key AND n.year = m.year
+),
+formed_from AS (  -- a unit made by a merger, each unit it was made from, and from when
+    SELECT b.to_region_key AS region_key, b.from_region_key AS member_key, b.effective_date
+    FROM dw.brg_region_crosswalk AS b
+    WHERE b.from_region_key <> b.to_region_key  -- unchanged units map to themselves
+),
+member_versions AS (
+    SELECT
+        ff.region_key, f.region_key AS member_key, f.indicator_key, f.month_key, m.year, m.month,
+        f.value, f.status, f.reported_ytd_value,
+        ROW_NUMBER() OVER (
+            PARTITION BY ff.region_key, f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
+        ) AS version_rank
+    FROM needed AS n
+    JOIN formed_from AS ff ON ff.region_key = n.region_key
+    JOIN dw.dim_indicator AS i ON i.indicator_key = n.indicator_key AND i.merge_rule = 'sum'
+    JOIN dw.fct_monthly_figure_version AS f
+      ON f.region_key = ff.member_key AND f.indicator_key = n.indicator_key
+    JOIN dw.dim_month AS m
+      ON m.month_key = f.month_key AND m.year = n.year AND m.month_start < ff.effective_date
+),
+members_in_force AS (  -- how many units must have reported for a month to be combined
+    SELECT ff.region_key, m.month_key, CAST(COUNT(*) AS INTEGER) AS members_expected
+    FROM formed_from AS ff
+    JOIN dw.dim_region AS r ON r.region_key = ff.member_key
+    JOIN dw.dim_month AS m
+      ON m.month_start < ff.effective_date
+     AND r.valid_from <= m.month_start AND (r.valid_to IS NULL OR r.valid_to >= m.month_end)
+    WHERE m.month_key IN (SELECT month_key FROM member_versions)
+    GROUP BY ff.region_key, m.month_key
+),
+combined AS (
+    SELECT
+        region_key, indicator_key, month_key, year, month,
+        SUM(value) AS value,
+        MIN(status) AS status,  -- 'estimate' if any member's is one
+        CASE WHEN COUNT(reported_ytd_value) = COUNT(*) THEN SUM(reported_ytd_value) END AS reported_ytd_value,
+        CAST(COUNT(*) AS INTEGER) AS members_reported
+    FROM member_versions
+    WHERE version_rank = 1
+    GROUP BY region_key, indicator_key, month_key, year, month
+)
+SELECT region_key, indicator_key, month_key, year, month, value, status, reported_ytd_value,
+       FALSE AS from_predecessors
+FROM own_versions
+WHERE version_rank = 1
+UNION ALL
+SELECT c.region_key, c.indicator_key, c.month_key, c.year, c.month, c.value, c.status, c.reported_ytd_value,
+       TRUE AS from_predecessors
+FROM combined AS c
+JOIN members_in_force AS e ON e.region_key = c.region_key AND e.month_key = c.month_key
+WHERE c.members_reported = e.members_expected
