@@ -185,7 +185,7 @@ def test_a_ytd_of_a_month_before_december_does_not_make_the_year(engine, landing
 ADDED_COLUMNS = {"staging.stg_monthly_figure": ("reported_ytd_value",),
                  "dw.fct_monthly_figure_version": ("reported_ytd_value",),
                  "dw.fct_annual_rollup": ("annual_source", "reported_december_ytd", "implied_revision",
-                                          "implied_revision_pct")}
+                                          "implied_revision_pct", "months_from_predecessors")}
 
 
 def _make_it_a_warehouse_from_before_the_rule(engine) -> None:
