@@ -4,6 +4,7 @@ problem is and change nothing, idempotency, versions, incomplete years, atomic b
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -174,6 +175,71 @@ def test_xlsx_problems_name_the_sheet(engine, landing):
     assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in result.problems] == [
         ("so_lieu", 3, "value", "hai nghìn")
     ]
+
+
+COUNT_MESSAGE = "a count (fairs held…) must be a whole number"
+
+
+def test_a_count_with_a_decimal_part_is_rejected_quoting_the_cell_as_written(engine, statwh_home, landing):
+    """1,5 fairs held used to load: a count is a whole number, in a CSV or on a sheet. 2,0 fairs
+    and 1,5 tỷ đồng are fine."""
+    before = table_contents(engine, DATA_TABLES)
+    path = write_csv(landing, "hoi_cho.csv", HEADER + "74;FAIRS;2021-01;2,0;count;official\n"
+                     "74;FAIRS;2021-02;1,5;phiên;official\n74;RETAIL;2021-02;1,5;tỷ đồng;official\n")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "so_lieu"
+    sheet.append(["region_code", "indicator_code", "period", "value", "unit", "status"])
+    sheet.append([74, "FAIRS", "2021-03", 3, "count", "official"])
+    sheet.append([74, "FAIRS", "2021-04", 2.5, "count", "official"])
+    workbook.save(landing / "hoi_cho.xlsx")
+
+    files = [path, landing / "hoi_cho.xlsx"]
+    sent = [f.read_bytes() for f in files]
+
+    results = [ingest_file(f, engine, move=True) for f in files]
+
+    assert [r.status for r in results] == ["rejected"] * 2
+    assert [[(p["file"], p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+             for p in r.problems] for r in results] == [
+        [("hoi_cho.csv", None, 3, "value", "1,5", "count_whole_number", COUNT_MESSAGE, "error")],
+        [("hoi_cho.xlsx", "so_lieu", 3, "value", "2.5", "count_whole_number", COUNT_MESSAGE, "error")]]
+    assert table_contents(engine, DATA_TABLES) == before               # nothing loaded
+    for result, as_sent in zip(results, sent):                         # kept in quarantine with its reasons
+        kept = statwh_home / "quarantine" / Path(result.kept_at).name
+        assert kept.read_bytes() == as_sent
+        report = json.loads(kept.with_name(kept.name + ".report.json").read_text(encoding="utf-8"))
+        assert (report["status"], report["problems"]) == ("rejected", result.problems)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT file_name, source_row, column_name, value_text, rule FROM analytics.v_submission_problem "
+            "ORDER BY file_name")).fetchall()
+        checks = conn.execute(sa.text(
+            "SELECT rule, success, element_count, unexpected_count FROM dw.audit_check_result "
+            "WHERE rule = 'count_whole_number' ORDER BY batch_key")).fetchall()
+    assert [tuple(r) for r in stored] == [
+        ("hoi_cho.csv", 3, "value", "1,5", "count_whole_number"),
+        ("hoi_cho.xlsx", 3, "value", "2.5", "count_whole_number")]
+    assert [tuple(r) for r in checks] == [("count_whole_number", False, 2, 1), ("count_whole_number", False, 2, 1)]
+
+
+def test_a_count_is_whole_in_its_canonical_unit_whatever_unit_it_was_written_in(tmp_path):
+    """Written in thousands, 1,001 is 1001 fairs (1000.9999999999999 once converted, which is
+    whole) and 0,0015 is 1,5 fairs (not whole)."""
+    from etl.reference import Unit, fold, load_reference
+    from etl.submission import prepare_submission
+
+    base = load_reference()
+    thousands = Unit("nghìn phiên", "count", 1000.0)
+    reference = dataclasses.replace(base, units={**base.units, thousands.unit: thousands},
+                                    unit_aliases={**base.unit_aliases, fold(thousands.unit): thousands.unit})
+    whole = write_csv(tmp_path, "nghin.csv", HEADER + "74;FAIRS;2021-01;1,001;nghìn phiên;official\n")
+    prepared = prepare_submission(whole, reference=reference, number_format="vi")
+    assert prepared.accepted, [p.describe() for p in prepared.problems]
+    assert prepared.frame["value"].tolist() == [1000.9999999999999]
+    half = write_csv(tmp_path, "nua.csv", HEADER + "74;FAIRS;2021-01;0,0015;nghìn phiên;official\n")
+    assert [p.describe() for p in prepare_submission(half, reference=reference).problems] == [
+        f"nua.csv, row 2, column 'value': {COUNT_MESSAGE} (value '0,0015') [count_whole_number]"]
 
 
 def _copy_sample(landing):
