@@ -595,6 +595,10 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
     if kind == "plan":  # growth targets are percentages whatever the indicator's unit
         growth = frame["target_kind"] == "growth_pct"
         frame.loc[growth, "target_value"] = frame.loc[growth, "target_value_reported"]
+    # A count (fairs held) is whole in its canonical unit, whatever unit it was written in; the
+    # suites allow for float noise of the conversion (1,001 nghìn is 1000.9999999999999).
+    canonical = frame[number_column].to_numpy(dtype="float64")
+    frame[f"{number_column}_distance_to_whole"] = np.abs(canonical - np.round(canonical))
     return frame
 
 

@@ -4,6 +4,7 @@ problem is and change nothing, idempotency, versions, incomplete years, atomic b
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -27,6 +28,7 @@ from etl.warehouse import (WAREHOUSE_TABLES, lock_batches, make_engine, prepare_
 from tests.conftest import REPO, SAMPLE_DIR, refuse_inserts, write_csv
 
 HEADER = "region_code;indicator_code;period;value;unit;status\n"
+PLAN_HEADER = "region_code;indicator_code;year;target_kind;target_value;unit\n"
 DATA_TABLES = tuple(t for t in WAREHOUSE_TABLES if not t.startswith("dw.audit"))
 
 
@@ -174,6 +176,77 @@ def test_xlsx_problems_name_the_sheet(engine, landing):
     assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in result.problems] == [
         ("so_lieu", 3, "value", "hai nghìn")
     ]
+
+
+COUNT_MESSAGE = "a count (fairs held…) must be a whole number"
+
+
+def test_a_count_with_a_decimal_part_is_rejected_quoting_the_cell_as_written(engine, statwh_home, landing):
+    """1,5 fairs held used to load: a count is a whole number, in a CSV or on a sheet, and a
+    level target of 10,5 fairs is as wrong. 2,0 fairs and a growth target of 12,5 % are fine."""
+    before = table_contents(engine, DATA_TABLES)
+    path = write_csv(landing, "hoi_cho.csv", HEADER + "74;FAIRS;2021-01;2,0;count;official\n"
+                     "74;FAIRS;2021-02;1,5;phiên;official\n74;RETAIL;2021-02;1,5;tỷ đồng;official\n")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "so_lieu"
+    sheet.append(["region_code", "indicator_code", "period", "value", "unit", "status"])
+    sheet.append([74, "FAIRS", "2021-03", 3, "count", "official"])
+    sheet.append([74, "FAIRS", "2021-04", 2.5, "count", "official"])
+    workbook.save(landing / "hoi_cho.xlsx")
+    plan = write_csv(landing, "ke_hoach_hoi_cho.csv", PLAN_HEADER + "74;FAIRS;2023;growth_pct;12,5;%\n"
+                     "74;FAIRS;2024;level;10,5;count\n")
+
+    files = [path, landing / "hoi_cho.xlsx", plan]
+    sent = [f.read_bytes() for f in files]
+
+    results = [ingest_file(f, engine, move=True) for f in files]
+
+    assert [r.status for r in results] == ["rejected"] * 3
+    assert [[(p["file"], p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+             for p in r.problems] for r in results] == [
+        [("hoi_cho.csv", None, 3, "value", "1,5", "count_whole_number", COUNT_MESSAGE, "error")],
+        [("hoi_cho.xlsx", "so_lieu", 3, "value", "2.5", "count_whole_number", COUNT_MESSAGE, "error")],
+        [("ke_hoach_hoi_cho.csv", None, 3, "target_value", "10,5", "level_target_count_whole_number",
+          "a level target for a count (fairs to hold…) must be a whole number", "error")]]
+    assert table_contents(engine, DATA_TABLES) == before               # nothing loaded
+    for result, as_sent in zip(results, sent):                         # kept in quarantine with its reasons
+        kept = statwh_home / "quarantine" / Path(result.kept_at).name
+        assert kept.read_bytes() == as_sent
+        report = json.loads(kept.with_name(kept.name + ".report.json").read_text(encoding="utf-8"))
+        assert (report["status"], report["problems"]) == ("rejected", result.problems)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT file_name, source_row, column_name, value_text, rule FROM analytics.v_submission_problem "
+            "ORDER BY file_name")).fetchall()
+        checks = conn.execute(sa.text(
+            "SELECT rule, success, element_count, unexpected_count FROM dw.audit_check_result "
+            "WHERE rule LIKE '%count_whole_number' ORDER BY batch_key")).fetchall()
+    assert [tuple(r) for r in stored] == [
+        ("hoi_cho.csv", 3, "value", "1,5", "count_whole_number"),
+        ("hoi_cho.xlsx", 3, "value", "2.5", "count_whole_number"),
+        ("ke_hoach_hoi_cho.csv", 3, "target_value", "10,5", "level_target_count_whole_number")]
+    assert [tuple(r) for r in checks] == [("count_whole_number", False, 2, 1), ("count_whole_number", False, 2, 1),
+                                          ("level_target_count_whole_number", False, 1, 1)]
+
+
+def test_a_count_is_whole_in_its_canonical_unit_whatever_unit_it_was_written_in(tmp_path):
+    """Written in thousands, 1,001 is 1001 fairs (1000.9999999999999 once converted, which is
+    whole) and 0,0015 is 1,5 fairs (not whole)."""
+    from etl.reference import Unit, fold, load_reference
+    from etl.submission import prepare_submission
+
+    base = load_reference()
+    thousands = Unit("nghìn phiên", "count", 1000.0)
+    reference = dataclasses.replace(base, units={**base.units, thousands.unit: thousands},
+                                    unit_aliases={**base.unit_aliases, fold(thousands.unit): thousands.unit})
+    whole = write_csv(tmp_path, "nghin.csv", HEADER + "74;FAIRS;2021-01;1,001;nghìn phiên;official\n")
+    prepared = prepare_submission(whole, reference=reference, number_format="vi")
+    assert prepared.accepted, [p.describe() for p in prepared.problems]
+    assert prepared.frame["value"].tolist() == [1000.9999999999999]
+    half = write_csv(tmp_path, "nua.csv", HEADER + "74;FAIRS;2021-01;0,0015;nghìn phiên;official\n")
+    assert [p.describe() for p in prepare_submission(half, reference=reference).problems] == [
+        f"nua.csv, row 2, column 'value': {COUNT_MESSAGE} (value '0,0015') [count_whole_number]"]
 
 
 def _copy_sample(landing):

@@ -5,6 +5,7 @@ warehouse, and the blank template (`statwh template`)."""
 from __future__ import annotations
 
 import csv
+import json
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -486,6 +487,30 @@ def test_each_figure_of_a_two_figure_row_is_named_by_its_own_column(tmp_path):
     assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
         (12, "Lũy kế 12 tháng", "-4,51", "index_positive"),
         (12, "Ước tính tháng 12/2021", "khoảng 108", "number_readable")]
+
+
+def test_a_count_with_a_decimal_part_is_refused_naming_the_sheets_cell(engine, landing, statwh_home):
+    """1,5 fairs held in this month's column used to load: a count is a whole number."""
+    path = _filled_template(landing, "bao_cao_hoi_cho.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "FAIRS")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["value"]).value = "1,5"
+    workbook.save(path)
+    sent = path.read_bytes()
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine, move=True)
+
+    assert result.status == "rejected"
+    assert [(p["file"], p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"])
+            for p in result.problems] == [
+        ("bao_cao_hoi_cho.xlsx", "Tháng 12-2021", row, "Thực hiện tháng 12/2021", "1,5", "count_whole_number",
+         "a count (fairs held…) must be a whole number")]
+    assert table_contents(engine, DATA_TABLES) == before                # nothing half-loaded
+    kept = statwh_home / "quarantine" / Path(result.kept_at).name
+    assert kept.read_bytes() == sent                                    # kept as sent, with its reasons
+    report = json.loads(kept.with_name(kept.name + ".report.json").read_text(encoding="utf-8"))
+    assert report["problems"] == result.problems
 
 
 def test_a_value_written_above_the_table_is_named_where_it_is_written_once(tmp_path):
