@@ -45,6 +45,7 @@ class Reference:
     unit_aliases: dict[str, str]  # folded spelling or alias -> canonical unit spelling
     regions: pd.DataFrame
     crosswalk: pd.DataFrame
+    region_name_aliases: dict[str, str]  # another name a report writes for a unit -> its name_vi
 
     def canonical_unit(self, written: str) -> str | None:
         """The canonical spelling of a unit as written, or None if unknown."""
@@ -85,4 +86,8 @@ def load_reference() -> Reference:
     regions["valid_to"] = [date.fromisoformat(v) if v else None for v in regions["valid_to"]]
     crosswalk = _read("region_crosswalk.csv")
     crosswalk["effective_date"] = pd.to_datetime(crosswalk["effective_date"]).dt.date
-    return Reference(indicators, units, aliases, regions, crosswalk)
+    region_name_aliases = dict(zip(*_read("region_name_aliases.csv")[["alias", "name_vi"]].T.to_numpy()))
+    unknown = sorted(set(region_name_aliases.values()) - set(regions["name_vi"]))
+    if unknown:
+        raise ValueError(f"region_name_aliases.csv: {unknown} is not a name_vi of regions.csv")
+    return Reference(indicators, units, aliases, regions, crosswalk, region_name_aliases)

@@ -448,8 +448,11 @@ def _region_name_key(name: object) -> str:
 
 
 def _region_by_name(name: str, period: str, reference: Reference) -> list[str]:
-    """The codes of the units in force in ``period`` whose name is ``name``, prefix or not."""
+    """The codes of the units in force in ``period`` whose name is ``name``, prefix or not, or
+    whose name ``name`` stands for in the reference's region_name_aliases.csv (``TP.HCM``)."""
     key = _region_name_key(name)
+    aliases = {_region_name_key(a): _region_name_key(n) for a, n in reference.region_name_aliases.items()}
+    key = aliases.get(key, key)
     regions = reference.regions
     start = dt.date(int(period[:4]), int(period[5:]), 1)
     in_force = regions[(regions["valid_from"] <= start)

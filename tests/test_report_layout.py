@@ -353,6 +353,19 @@ def test_a_city_is_found_by_name_with_or_without_thanh_pho_before_and_after_the_
     assert found == expected
 
 
+def test_a_province_is_found_by_its_usual_abbreviation_or_former_name(tmp_path):
+    """Names a department writes that are not the catalogue's (etl/reference/region_name_aliases.csv)."""
+    cases = {("Tỉnh/Thành phố:", "TP.HCM", "08/2024"): "79", ("Tỉnh/Thành phố:", "TP. HCM", "09/2025"): "79",
+             ("Đơn vị báo cáo:", "Sở Công Thương TP.HCM", "09/2025"): "79", ("Tỉnh:", "TPHCM", "08/2024"): "79",
+             ("Tỉnh:", "Thừa Thiên Huế", "12/2021"): "46", ("Tỉnh:", "Thừa Thiên - Huế", "12/2021"): "46",
+             ("Tỉnh:", "BRVT", "12/2021"): "77"}
+    found = {case: _province_read(_report_naming(tmp_path, f"a{i}.csv", *case)) for i, case in enumerate(cases)}
+    assert found == cases
+    # an alias names a unit only while it is in force: Bà Rịa - Vũng Tàu joined Hồ Chí Minh City
+    assert "'BRVT' names no single province in force in 2025-09" in _province_read(
+        _report_naming(tmp_path, "brvt.csv", "Tỉnh:", "BRVT", "09/2025"))
+
+
 def test_a_province_name_that_names_no_unit_in_force_says_its_row_once(tmp_path):
     """Bình Dương joined Hồ Chí Minh City on 2025-07-01: the problem's location gives the row, the
     message does not repeat it."""
