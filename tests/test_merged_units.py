@@ -75,6 +75,11 @@ def test_a_merged_unit_is_rolled_up_over_its_territory_even_when_its_predecessor
     assert year_2025["annual_value"] == pytest.approx(TERRITORY_2025)
     assert year_2025["annual_value_prev_year"] == pytest.approx(TERRITORY_2024)
     assert year_2025["growth_pct"] == pytest.approx((TERRITORY_2025 / TERRITORY_2024 - 1) * 100)
+    with engine.connect() as conn:  # the same year as the analyst's view on today's boundaries
+        today = conn.execute(sa.text(
+            "SELECT annual_value, comparability FROM analytics.v_annual_rollup_today_boundaries "
+            "WHERE region_code = '79' AND indicator_code = 'RETAIL' AND year = 2025")).one()
+    assert today[0] == pytest.approx(TERRITORY_2025) and today[1] == "complete"
     gap = _plan_gap_2026(engine)
     assert gap["actual_prev_year"] == pytest.approx(TERRITORY_2025)
     assert gap["planned_level"] == pytest.approx(TERRITORY_2025 * 1.10)       # 9.121,2
