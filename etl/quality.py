@@ -112,8 +112,22 @@ def written_half_unit(value: float) -> float:
 # --------------------------------------------------------------------------- history
 
 _HISTORY = """
-WITH series AS MATERIALIZED (  -- the batch's series, first: each is then one index range of the version key
+WITH batch_series AS MATERIALIZED (  -- the batch's series, first: each is then one index range of the version key
     SELECT DISTINCT region_key, indicator_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key
+),
+series AS MATERIALIZED (
+    SELECT region_key, indicator_key FROM batch_series
+    UNION
+    -- the other terms of an identity in the batch's regions: a trade balance sent alone is
+    -- checked against the exports and imports already in the warehouse. :identity_terms is
+    -- the identities' indicator codes as one ',EXPORT,IMPORT,TRADE_BALANCE,' string: a list
+    -- parameter is bound differently by each driver, a string alike.
+    SELECT DISTINCT b.region_key, term.indicator_key
+    FROM batch_series AS b
+    JOIN dw.dim_indicator AS sent ON sent.indicator_key = b.indicator_key
+    CROSS JOIN dw.dim_indicator AS term
+    WHERE :identity_terms LIKE '%,' || sent.indicator_code || ',%'
+      AND :identity_terms LIKE '%,' || term.indicator_code || ',%'
 )
 SELECT f.region_key, f.indicator_key, f.month_key, f.batch_key, f.value, f.value_reported, f.unit_reported,
        f.source_row
@@ -130,8 +144,12 @@ _HISTORY_COLUMNS = pa.schema([("region_key", pa.int64()), ("indicator_key", pa.i
                               ("unit_reported", pa.string()), ("source_row", pa.int64())])
 
 
-def _history(conn: Connection, batch_key: int, since: int, until: int) -> pd.DataFrame:
-    frame = bulk_read(conn, _HISTORY, {"batch_key": batch_key, "since": since, "until": until}, _HISTORY_COLUMNS)
+def _history(conn: Connection, batch_key: int, since: int, until: int, identity_terms: set[str]) -> pd.DataFrame:
+    """Every version of the batch's series in months ``since``..``until``, and of the series that
+    make an identity with one of them (``identity_terms``) in the same regions."""
+    params = {"batch_key": batch_key, "since": since, "until": until,
+              "identity_terms": "," + ",".join(sorted(identity_terms)) + ","}
+    frame = bulk_read(conn, _HISTORY, params, _HISTORY_COLUMNS)
     regions = dict(conn.execute(sa.text("SELECT region_key, region_code FROM dw.dim_region")).fetchall())
     indicators = dict(conn.execute(sa.text("SELECT indicator_key, indicator_code FROM dw.dim_indicator")).fetchall())
     # Series keys as categoricals: every frame the checks derive shares the categories, so
@@ -226,6 +244,10 @@ def written_half_units(values: np.ndarray) -> np.ndarray:
     return half
 
 
+#: check types relating several indicators of one region-month (see _identity)
+_IDENTITY_TYPES = ("difference", "ratio")
+
+
 def _identity_terms(check: dict) -> list[str]:
     """The indicators of an identity check, its result first."""
     return [check["result"]] + ([check["minuend"], check["subtrahend"]] if check["type"] == "difference"
@@ -297,7 +319,8 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
         prepared.check_results.extend(_check_results(checks, [], 0))
         return []
     # the checks compare new figures with earlier ones: months after the batch's last do not count
-    history = _history(conn, batch_key, int(first) - 100 * years, int(last))
+    identity_terms = {t for c in checks if c["type"] in _IDENTITY_TYPES for t in _identity_terms(c)}
+    history = _history(conn, batch_key, int(first) - 100 * years, int(last), identity_terms)
     before = _latest(history[history.batch_key < batch_key])
     current = _latest(history)
     new = history[history.batch_key == batch_key]

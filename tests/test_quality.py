@@ -130,8 +130,8 @@ def test_a_broken_trade_balance_is_reported_at_the_trade_balance_figure(engine, 
 
 
 def test_a_re_sent_part_that_breaks_a_stored_trade_balance_is_reported_at_that_part(engine, landing):
-    """The balance came in an earlier file; the batch that re-sends May's imports (with June's
-    trade figures, so that the check reads all three series) is to blame at its IMPORT row."""
+    """The balance came in an earlier file; the batch that re-sends May's imports (among other
+    figures: an unrelated FAIRS row first, June's trade figures after) is to blame at its IMPORT row."""
     first = ("74;EXPORT;2024-05;100,0;triệu USD;official\n74;IMPORT;2024-05;80,0;triệu USD;official\n"
              "74;TRADE_BALANCE;2024-05;20,0;triệu USD;official\n")
     assert _identity_findings(ingest_file(write_csv(landing, "may.csv", HEADER + first), engine)) == []
@@ -141,6 +141,25 @@ def test_a_re_sent_part_that_breaks_a_stored_trade_balance_is_reported_at_that_p
     result = ingest_file(write_csv(landing, "may_revised.csv", HEADER + revised), engine)
     assert result.status == "loaded"
     assert _identity_findings(result) == [(3, "value", "30,0")]     # as the clerk wrote it
+
+
+@pytest.mark.parametrize("alone, row, written", [
+    ("74;TRADE_BALANCE;2024-05;35,0;triệu USD;official\n", 2, "35,0"),   # the balance, sent after its parts
+    ("74;IMPORT;2024-05;30,0;triệu USD;official\n", 2, "30,0"),          # a part, re-sent alone
+])
+def test_a_figure_sent_alone_is_checked_against_the_other_terms_in_the_warehouse(engine, landing, alone, row, written):
+    """A file that carries one term of the identity is checked against the other two as stored:
+    exports 100 − imports 80 = 20, so a balance of 35, or imports of 30 against a balance of 20, is
+    flagged at the figure the file sent."""
+    stored = ("74;EXPORT;2024-05;100,0;triệu USD;official\n74;IMPORT;2024-05;80,0;triệu USD;official\n"
+              + ("74;TRADE_BALANCE;2024-05;20,0;triệu USD;official\n" if "IMPORT" in alone else ""))
+    assert _identity_findings(ingest_file(write_csv(landing, "parts.csv", HEADER + stored), engine)) == []
+    result = ingest_file(write_csv(landing, "alone.csv", HEADER + alone), engine)
+    assert result.status == "loaded"
+    assert _identity_findings(result) == [(row, "value", written)]
+    # and a consistent figure sent alone is not flagged
+    fine = alone.replace("35,0", "20,0").replace("30,0", "80,0")
+    assert _identity_findings(ingest_file(write_csv(landing, "fine.csv", HEADER + fine), engine)) == []
 
 
 def test_the_seed_report_s_positivity_rate_is_flagged():
