@@ -436,9 +436,11 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
         "problems": [p.to_dict() for p in prepared.problems],
     }
     kept_at.parent.mkdir(parents=True, exist_ok=True)
-    kept_at.with_name(kept_at.name + ".report.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    report_path = kept_at.with_name(kept_at.name + ".report.json")
+    if report_path.exists():  # the same bytes rejected before, read another way: keep that report too
+        earlier = json.loads(report_path.read_text(encoding="utf-8")).get("batch_key")
+        report_path.rename(kept_at.with_name(f"{kept_at.name}.batch{earlier}.report.json"))
+    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     _keep(prepared.path, kept_at, move)
     log.warning("%s rejected (batch %s): %d problems", prepared.path.name, batch_key, len(prepared.problems))
     return IngestResult(prepared.path.name, "rejected", batch_key, prepared.kind, prepared.rows_in_file,

@@ -609,6 +609,21 @@ def test_a_rejected_file_is_read_again_with_reading_options_and_loaded_bytes_sta
     assert _readings(engine, path) == [("rejected", None, None), ("loaded", "vi", "number_format=vi")]
 
 
+def test_a_file_rejected_again_when_read_another_way_keeps_both_reports(engine, landing, statwh_home):
+    """Read as cp1258 the bytes are the same text, still ambiguous: a second rejection, whose report
+    does not overwrite the first one's."""
+    path = write_csv(landing, "bd_2021-01.csv", AMBIGUOUS)
+    first = ingest_file(path, engine)
+    second = ingest_file(path, engine, encoding="cp1258")
+    assert (first.status, second.status) == ("rejected", "rejected") and second.batch_key > first.batch_key
+    kept = Path(second.kept_at)
+    reports = {p.name: json.loads(p.read_text(encoding="utf-8"))["batch_key"]
+               for p in kept.parent.glob(kept.name + ".*report.json")}
+    assert reports == {f"{kept.name}.report.json": second.batch_key,
+                       f"{kept.name}.batch{first.batch_key}.report.json": first.batch_key}
+    assert _readings(engine, path) == [("rejected", None, None), ("rejected", None, "encoding=cp1258")]
+
+
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
 def test_twins_read_again_at_once_with_the_same_options_load_once(engine, landing, monkeypatch):
     """Two workers are given a rejected file's bytes again, each with --number-format vi. Both
