@@ -227,6 +227,9 @@ GLOSSARY: dict[str, Term] = {
     "members_reported": Term("Số đơn vị đã báo cáo", "Member units reported", "Pre-merger units that reported the figure."),
     "members_expected": Term("Số đơn vị phải báo cáo", "Member units expected", "Units in force that month that are part of today's unit."),
     "combined_value": Term("Giá trị gộp", "Combined value", "The members' figures combined by the merge rule.", ROW_UNIT),
+    "combined_reported_ytd_value": Term("Lũy kế gộp theo báo cáo", "Combined year to date as reported",
+                                        "The year to date each member reported itself, added up ('sum' indicators); "
+                                        "NULL unless every member expected that month reported one.", ROW_UNIT),
     "months_present": Term("Số tháng có số liệu", "Months present", "Months with at least one member's figure."),
     "months_complete": Term("Số tháng đủ đơn vị", "Months complete", "Months every member reported and the value could be combined."),
     "min_members_reported": Term("Số đơn vị báo cáo ít nhất", "Fewest members reported", "Fewest member units reporting in any month of the year."),

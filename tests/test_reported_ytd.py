@@ -9,6 +9,7 @@ DuckDB and PostgreSQL (the ``engine`` fixture)."""
 from __future__ import annotations
 
 import datetime as dt
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
@@ -41,19 +42,19 @@ def _vi(number: int) -> str:
 
 
 def _report(folder: Path, month: int, value: int, ytd: int | None, year: int = 2023, name: str | None = None,
-            title: str = "BÁO CÁO SỐ LIỆU") -> Path:
-    """A department's monthly report (CSV, report layout) for Bình Dương with one row, retail
-    sales: this month's figure and, unless ``ytd`` is None, the year to date (Lũy kế)."""
+            title: str = "BÁO CÁO SỐ LIỆU", region: str = "74") -> Path:
+    """A department's monthly report (CSV, report layout) for ``region`` (Bình Dương) with one
+    row, retail sales: this month's figure and, unless ``ytd`` is None, the year to date (Lũy kế)."""
     ytd_header, ytd_cell = (";Lũy kế từ đầu năm", f";{_vi(ytd)}") if ytd is not None else ("", "")
-    text = (f"# number_format: vi\n{title} THÁNG {month} NĂM {year};;\nMã tỉnh:;74;\nTháng:;{month}/{year};\n;;\n"
+    text = (f"# number_format: vi\n{title} THÁNG {month} NĂM {year};;\nMã tỉnh:;{region};\nTháng:;{month}/{year};\n;;\n"
             f"Chỉ tiêu;Đơn vị;Thực hiện tháng{ytd_header}\n"
             f"Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng;tỷ đồng;{_vi(value)}{ytd_cell}\n")
-    return write_csv(folder, name or f"bao_cao_74_{year}-{month:02d}.csv", text)
+    return write_csv(folder, name or f"bao_cao_{region}_{year}-{month:02d}.csv", text)
 
 
-def _long_format(folder: Path, name: str, year: int, values: tuple[int, ...]) -> Path:
-    """Bình Dương's retail sales of ``year`` in the long format (which has no year to date)."""
-    rows = "".join(f"74;RETAIL;{year}-{m:02d};{_vi(v)};tỷ đồng;official\n" for m, v in enumerate(values, 1))
+def _long_format(folder: Path, name: str, year: int, values: tuple[int, ...], region: str = "74") -> Path:
+    """``region``'s (Bình Dương's) retail sales of ``year`` in the long format (which has no year to date)."""
+    rows = "".join(f"{region};RETAIL;{year}-{m:02d};{_vi(v)};tỷ đồng;official\n" for m, v in enumerate(values, 1))
     return write_csv(folder, name, "# number_format: vi\nregion_code;indicator_code;period;value;unit;status\n" + rows)
 
 
@@ -179,6 +180,130 @@ def test_a_ytd_of_a_month_before_december_does_not_make_the_year(engine, landing
     ingest_file(_report(landing, 11, FIRST_PUBLISHED_2023[10], sum(FIRST_PUBLISHED_2023[:11])), engine)
     year = _retail(engine, 2023)
     assert (year["annual_value"], year["annual_source"], year["is_complete"]) == (None, None, False)
+
+
+# ---------------------------------------------------------------- the analyst's monthly view
+
+
+def _monthly(engine, as_of: dt.datetime | None = None, region: str = "74", year: int = 2023) -> dict:
+    """month -> (value, ytd_value, reported_ytd_value) of ``region``'s retail sales in
+    analytics.v_monthly_figure, or as known at ``as_of`` in its history view."""
+    view, params = "analytics.v_monthly_figure", {"r": region, "y": year}
+    when = ""
+    if as_of is not None:
+        view, params["t"] = "analytics.v_monthly_figure_history", as_of
+        when = " AND known_from <= :t AND (known_until IS NULL OR known_until > :t)"
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            f"SELECT month, value, ytd_value, reported_ytd_value FROM {view} WHERE region_code = :r "
+            f"AND indicator_code = 'RETAIL' AND year = :y{when} ORDER BY month"), params).fetchall()
+    assert len({r.month for r in rows}) == len(rows)                    # one row per month at any instant
+    return {r.month: (r.value, r.ytd_value, r.reported_ytd_value) for r in rows}
+
+
+def test_the_monthly_view_shows_the_reported_ytd_beside_the_computed_one(engine, landing):
+    _monthly_reports(engine, landing)
+    months = _monthly(engine)
+    assert [months[m][2] for m in range(1, 13)] == [*accumulate(FIRST_PUBLISHED_2023[:11]), DECEMBER_YTD_2023]
+    assert months[12] == (FIRST_PUBLISHED_2023[-1], SUM_OF_MONTHS_2023, DECEMBER_YTD_2023)
+    # before December's report: November's year to date, as reported and as computed
+    known_then = _monthly(engine, as_of=dt.datetime(2023, 12, 15))
+    assert sorted(known_then) == list(range(1, 12))
+    assert known_then[11][1:] == (sum(FIRST_PUBLISHED_2023[:11]),) * 2
+
+
+def test_the_monthly_history_keeps_each_reported_ytd_of_an_unchanged_month(engine, landing):
+    """A report that re-sends December's figure unchanged with a year to date changes no
+    computed figure (dw.fct_monthly_ytd keeps its row), yet the analyst sees the new year to
+    date now, and what was stated before it at earlier instants."""
+    ingest_file(_long_format(landing, "74_2023.csv", 2023, FIRST_PUBLISHED_2023), engine,
+                recorded_at=dt.datetime(2024, 1, 5))
+    for ytd, at in ((DECEMBER_YTD_2023, dt.datetime(2025, 2, 1)), (DECEMBER_YTD_2023 + 1_000, dt.datetime(2025, 3, 1))):
+        assert ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], ytd, name=f"74_{at:%m}.csv"), engine,
+                           recorded_at=at).rows_new_version == 1
+    december = (FIRST_PUBLISHED_2023[-1], SUM_OF_MONTHS_2023)
+    assert _monthly(engine)[12] == (*december, DECEMBER_YTD_2023 + 1_000)
+    assert _monthly(engine, as_of=dt.datetime(2025, 2, 15))[12] == (*december, DECEMBER_YTD_2023)
+    assert _monthly(engine, as_of=dt.datetime(2025, 1, 20))[12] == (*december, None)
+    assert _monthly(engine, as_of=dt.datetime(2025, 3, 2))[11] == (FIRST_PUBLISHED_2023[10],
+                                                                   sum(FIRST_PUBLISHED_2023[:11]), None)
+    with engine.connect() as conn:
+        history = conn.execute(sa.text(
+            "SELECT reported_ytd_value, known_from, known_until FROM analytics.v_monthly_figure_history "
+            "WHERE region_code = '74' AND month_key = 202312 ORDER BY known_from")).fetchall()
+        computed = conn.execute(sa.text("SELECT COUNT(*) FROM dw.fct_monthly_ytd WHERE month_key = 202312")).scalar()
+    assert [tuple(r) for r in history] == [
+        (None, dt.datetime(2024, 1, 5), dt.datetime(2025, 2, 1)),
+        (DECEMBER_YTD_2023, dt.datetime(2025, 2, 1), dt.datetime(2025, 3, 1)),
+        (DECEMBER_YTD_2023 + 1_000, dt.datetime(2025, 3, 1), None)]
+    assert computed == 1
+
+
+# ---------------------------------------------------------------- today's boundaries (the 2025 merger)
+
+
+def _today(engine, region: str, year: int) -> tuple:
+    with engine.connect() as conn:
+        return tuple(conn.execute(sa.text(
+            "SELECT annual_value, annual_source, comparability FROM analytics.v_annual_rollup_today_boundaries "
+            "WHERE region_code = :r AND indicator_code = 'RETAIL' AND year = :y"), {"r": region, "y": year}).one())
+
+
+def _today_december(engine, region: str, year: int) -> tuple:
+    with engine.connect() as conn:
+        return tuple(conn.execute(sa.text(
+            "SELECT combined_value, combined_reported_ytd_value, members_reported, members_expected "
+            "FROM analytics.v_monthly_figure_today_boundaries WHERE region_code = :r AND indicator_code = 'RETAIL' "
+            "AND month_key = :m"), {"r": region, "m": year * 100 + 12}).one())
+
+
+def test_an_unchanged_units_year_on_todays_boundaries_is_its_own(engine, landing):
+    """Hà Nội (01) was not merged: on today's boundaries its year is its own, December's
+    reported year to date, not the sum of the months it revised."""
+    ingest_file(_long_format(landing, "01_2023.csv", 2023, FIRST_PUBLISHED_2023, region="01"), engine)
+    assert _today(engine, "01", 2023) == (SUM_OF_MONTHS_2023, "sum_of_months", "complete")
+    ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023, region="01"), engine)
+    assert _today(engine, "01", 2023) == (DECEMBER_YTD_2023, "reported_december_ytd", "complete")
+    assert _today_december(engine, "01", 2023) == (FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023, 1, 1)
+    year = annual_rollup(engine, 2023, "01")
+    assert (year.annual_value.item(), year.annual_source.item()) == (DECEMBER_YTD_2023, "reported_december_ytd")
+
+
+def test_todays_year_adds_the_december_ytds_only_when_every_member_reported_one(engine, landing):
+    """Today's Hồ Chí Minh City, 2023: old Hồ Chí Minh City (79), Bình Dương (74) and Bà Rịa–Vũng
+    Tàu (77). While one member has stated no December year to date, the year is the sum of the
+    members' months; once all have, it is the sum of their December years to date."""
+    hcm, brvt = tuple(v * 3 for v in FIRST_PUBLISHED_2023), tuple(v // 5 for v in FIRST_PUBLISHED_2023)
+    hcm_ytd, brvt_ytd = sum(hcm) - 90_000, sum(brvt) + 4_000
+    for region, values in (("74", FIRST_PUBLISHED_2023), ("79", hcm), ("77", brvt)):
+        ingest_file(_long_format(landing, f"{region}_2023.csv", 2023, values, region=region), engine)
+    ingest_file(_report(landing, 12, FIRST_PUBLISHED_2023[-1], DECEMBER_YTD_2023), engine)
+    ingest_file(_report(landing, 12, hcm[-1], hcm_ytd, region="79"), engine)
+    months = SUM_OF_MONTHS_2023 + sum(hcm) + sum(brvt)
+    assert _today(engine, "79", 2023) == (months, "sum_of_months", "complete")          # 77 stated none
+    assert _today_december(engine, "79", 2023) == (FIRST_PUBLISHED_2023[-1] + hcm[-1] + brvt[-1], None, 3, 3)
+    ingest_file(_report(landing, 12, brvt[-1], brvt_ytd, region="77"), engine)
+    reported = DECEMBER_YTD_2023 + hcm_ytd + brvt_ytd
+    assert _today(engine, "79", 2023) == (reported, "reported_december_ytd", "complete")
+    assert _today_december(engine, "79", 2023)[1:] == (reported, 3, 3)
+
+
+def test_a_unit_formed_in_2025_makes_the_year_with_its_december_ytd(engine, landing):
+    """Today's Hồ Chí Minh City (79 from 2025-07-01) states its December 2025 year to date for its
+    whole territory, January to June included (when Bình Dương, Bà Rịa–Vũng Tàu and the old
+    city reported): that is the combined year, since in December only the new unit is in force."""
+    first_half = {"74": 20_000, "77": 4_000, "79": 60_000}
+    new_city = 85_000
+    rows = "".join(f"{region};RETAIL;2025-{m:02d};{_vi(v)};tỷ đồng;official\n"
+                   for region, v in first_half.items() for m in range(1, 7))
+    rows += "".join(f"79;RETAIL;2025-{m:02d};{_vi(new_city)};tỷ đồng;official\n" for m in range(7, 13))
+    header = "# number_format: vi\nregion_code;indicator_code;period;value;unit;status\n"
+    assert ingest_file(write_csv(landing, "hcm_2025.csv", header + rows), engine).status == "loaded"
+    months = 6 * sum(first_half.values()) + 6 * new_city
+    assert _today(engine, "79", 2025) == (months, "sum_of_months", "complete")
+    ingest_file(_report(landing, 12, new_city, months - 7_000, year=2025, region="79"), engine)
+    assert _today(engine, "79", 2025) == (months - 7_000, "reported_december_ytd", "complete")
+    assert _today_december(engine, "79", 2025) == (new_city, months - 7_000, 1, 1)
 
 
 #: the columns this rule added to tables an older warehouse already has

@@ -8,6 +8,10 @@
 -- (its year-to-date value for a cumulative index, its month value otherwise), and a member
 -- without a weight leaves the value NULL; 'not_comparable' is never combined (NULL).
 -- is_complete: every unit that was in force that month and belongs to today's unit reported.
+-- combined_reported_ytd_value: the year to date (lũy kế) the members reported themselves
+-- (latest version), added up; only for a 'sum' indicator and only when every unit expected
+-- that month reported one, else NULL. December's is the year's value where there is one
+-- (analytics.v_annual_rollup_today_boundaries, as dw.fct_annual_rollup for a single unit).
 CREATE OR REPLACE VIEW analytics.v_monthly_figure_today_boundaries AS
 WITH unit_today AS (  -- each unit and the unit it is part of today (one merger so far)
     SELECT r.region_key, COALESCE(b.to_region_key, r.region_key) AS today_region_key
@@ -17,11 +21,13 @@ WITH unit_today AS (  -- each unit and the unit it is part of today (one merger 
 figures AS (
     SELECT
         y.month_key, y.year, y.month, u.today_region_key, y.region_key, y.indicator_key, y.value,
-        i.merge_rule, i.year_rule,
+        f.reported_ytd_value, i.merge_rule, i.year_rule,
         CASE WHEN i.year_rule = 'december_cumulative' THEN w.ytd_value ELSE w.value END AS weight
     FROM dw.fct_monthly_ytd AS y
     JOIN unit_today AS u ON u.region_key = y.region_key
     JOIN dw.dim_indicator AS i ON i.indicator_key = y.indicator_key
+    LEFT JOIN dw.v_monthly_figure_current AS f
+      ON f.region_key = y.region_key AND f.indicator_key = y.indicator_key AND f.month_key = y.month_key
     LEFT JOIN dw.dim_indicator AS wi ON wi.indicator_code = i.merge_weight_indicator
     LEFT JOIN dw.fct_monthly_ytd AS w
       ON w.region_key = y.region_key AND w.indicator_key = wi.indicator_key
@@ -44,7 +50,9 @@ combined AS (
         SUM(value) AS sum_value,
         SUM(value * weight) AS weighted_sum,
         SUM(weight) AS weight_sum,
-        COUNT(weight) AS weights_present
+        COUNT(weight) AS weights_present,
+        SUM(reported_ytd_value) AS reported_ytd_sum,
+        COUNT(reported_ytd_value) AS reported_ytds_present
     FROM figures
     GROUP BY today_region_key, indicator_key, month_key, year, month, merge_rule, year_rule
 )
@@ -68,7 +76,9 @@ SELECT
         WHEN c.merge_rule = 'sum' THEN c.sum_value
         WHEN c.merge_rule = 'weighted_mean' AND c.weights_present = c.members_reported
             THEN c.weighted_sum / NULLIF(c.weight_sum, 0)
-    END AS combined_value
+    END AS combined_value,
+    CASE WHEN c.merge_rule = 'sum' AND c.reported_ytds_present = e.members_expected THEN c.reported_ytd_sum END
+        AS combined_reported_ytd_value
 FROM combined AS c
 JOIN expected AS e ON e.month_key = c.month_key AND e.today_region_key = c.today_region_key
 JOIN dw.dim_region AS t ON t.region_key = c.today_region_key

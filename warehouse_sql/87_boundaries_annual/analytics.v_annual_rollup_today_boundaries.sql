@@ -1,9 +1,12 @@
 -- v_annual_rollup_today_boundaries
 -- Grain: one row per unit in force today x indicator x year, from
--- analytics.v_monthly_figure_today_boundaries: a flow's year is the sum of its 12 combined
--- months, a stock's and a cumulative index's is December's combined value. annual_value is
--- NULL unless every month the rule needs is complete (all member units reported) and
--- combinable; comparability says why not.
+-- analytics.v_monthly_figure_today_boundaries. The year follows the rule of dw.fct_annual_rollup:
+-- a flow's is December's combined reported year to date (lũy kế) where every unit that belongs
+-- to today's unit and was in force in December reported one, else the sum of its 12 combined
+-- months; a stock's and a cumulative index's is December's combined value; annual_source says
+-- which. (A unit formed on 2025-07-01 reports its December 2025 year to date for its whole
+-- territory: that is the combined year.) annual_value is NULL unless what the rule needs is
+-- complete (all member units reported) and combinable; comparability says why not.
 CREATE OR REPLACE VIEW analytics.v_annual_rollup_today_boundaries AS
 WITH per_year AS (
     SELECT
@@ -14,12 +17,26 @@ WITH per_year AS (
             AS months_complete,
         SUM(combined_value) AS sum_value,
         MAX(CASE WHEN month = 12 THEN combined_value END) AS december_value,
+        MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN combined_reported_ytd_value END)
+            AS reported_december_ytd,
         BOOL_AND(CASE WHEN month = 12 THEN is_complete END) AS december_complete,
         MIN(members_reported) AS min_members_reported,
         MAX(members_expected) AS members_expected
     FROM analytics.v_monthly_figure_today_boundaries
     GROUP BY region_code, region_name_vi, region_name_en, indicator_code, indicator_name_vi,
              indicator_name_en, unit, year, merge_rule, year_rule
+),
+annual AS (
+    SELECT
+        per_year.*,
+        CASE
+            WHEN merge_rule = 'not_comparable' OR year_rule = 'none' THEN NULL
+            WHEN year_rule = 'sum' AND reported_december_ytd IS NOT NULL THEN 'reported_december_ytd'
+            WHEN year_rule = 'sum' AND months_complete = 12 THEN 'sum_of_months'
+            WHEN year_rule IN ('last', 'december_cumulative') AND december_complete AND december_value IS NOT NULL
+                THEN 'december_value'
+        END AS annual_source
+    FROM per_year
 )
 SELECT
     region_code, region_name_vi, region_name_en, indicator_code, indicator_name_vi, indicator_name_en,
@@ -27,14 +44,13 @@ SELECT
     CASE
         WHEN merge_rule = 'not_comparable' THEN 'not_comparable'
         WHEN year_rule = 'none' THEN 'no_annual_value'
-        WHEN year_rule = 'sum' AND months_complete = 12 THEN 'complete'
-        WHEN year_rule IN ('last', 'december_cumulative') AND december_complete AND december_value IS NOT NULL
-            THEN 'complete'
+        WHEN annual_source IS NOT NULL THEN 'complete'
         ELSE 'incomplete'
     END AS comparability,
-    CASE
-        WHEN merge_rule = 'not_comparable' OR year_rule = 'none' THEN NULL
-        WHEN year_rule = 'sum' THEN CASE WHEN months_complete = 12 THEN sum_value END
-        WHEN december_complete THEN december_value
-    END AS annual_value
-FROM per_year
+    CASE annual_source
+        WHEN 'reported_december_ytd' THEN reported_december_ytd
+        WHEN 'sum_of_months' THEN sum_value
+        WHEN 'december_value' THEN december_value
+    END AS annual_value,
+    annual_source  -- 'reported_december_ytd' (the members' December lũy kế, added up) | 'sum_of_months' | 'december_value'; NULL when annual_value is
+FROM annual
