@@ -18,7 +18,7 @@ needed AS (  -- the touched years and the years before them (growth)
 ),
 versions AS (
     SELECT
-        f.region_key, f.indicator_key, m.year, m.month, f.value, f.reported_ytd_value,
+        f.region_key, f.indicator_key, m.year, m.month, f.value, f.reported_ytd_value, f.reported_growth_ytd_pct,
         ROW_NUMBER() OVER (
             PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
         ) AS version_rank
@@ -29,7 +29,8 @@ versions AS (
 ),
 source AS (
     SELECT
-        v.region_key, v.indicator_key, v.year, v.month, v.value, v.reported_ytd_value, i.kind, i.year_rule,
+        v.region_key, v.indicator_key, v.year, v.month, v.value, v.reported_ytd_value, v.reported_growth_ytd_pct,
+        i.kind, i.year_rule,
         LAST_VALUE(v.value) OVER (
             PARTITION BY v.region_key, v.indicator_key, v.year
             ORDER BY v.month
@@ -47,6 +48,7 @@ per_year AS (
         SUM(value) AS sum_value,
         MAX(CASE WHEN month = 12 THEN value END) AS december_value,
         MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_ytd_value END) AS reported_december_ytd,
+        MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_growth_ytd_pct END) AS reported_growth_pct,
         MAX(latest_value) AS latest_value
     FROM source
     GROUP BY region_key, indicator_key, year, kind, year_rule
@@ -108,7 +110,8 @@ SELECT
     CASE
         WHEN cur.kind = 'index' THEN cur.annual_value - 100
         ELSE cur.annual_value / NULLIF(cur.annual_value_prev_year, 0) * 100 - 100
-    END AS growth_pct
+    END AS growth_pct,
+    cur.reported_growth_pct
 FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year

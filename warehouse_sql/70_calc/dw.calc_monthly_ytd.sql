@@ -18,6 +18,7 @@ needed AS (  -- the touched years and the years before them (same period last ye
 versions AS (
     SELECT
         f.region_key, f.indicator_key, f.month_key, m.year, m.month, f.value, f.status,
+        f.reported_growth_month_pct, f.reported_growth_ytd_pct,
         ROW_NUMBER() OVER (
             PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
         ) AS version_rank
@@ -28,7 +29,7 @@ versions AS (
 ),
 source AS (
     SELECT v.region_key, v.indicator_key, v.month_key, v.year, v.month, v.value, v.status,
-           i.kind, i.year_rule
+           v.reported_growth_month_pct, v.reported_growth_ytd_pct, i.kind, i.year_rule
     FROM versions AS v
     JOIN dw.dim_indicator AS i ON i.indicator_key = v.indicator_key
     WHERE v.version_rank = 1
@@ -88,7 +89,9 @@ SELECT
         WHEN cur.year_rule = 'december_cumulative' THEN cur.value - 100
         WHEN cur.kind = 'index' THEN NULL
         ELSE cur.ytd_value / NULLIF(cur.ytd_value_prev_year, 0) * 100 - 100
-    END AS growth_ytd_pct
+    END AS growth_ytd_pct,
+    cur.reported_growth_month_pct,
+    cur.reported_growth_ytd_pct
 FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
