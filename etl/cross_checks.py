@@ -2,10 +2,11 @@
 
 A file in the departments' report layout (:mod:`etl.report_layout`) carries more than
 the month's figures: the department's year to date (lũy kế), last year's figures (cùng
-kỳ), the previous month, and growth rates (so cùng kỳ, so tháng trước). Only a flow's year
-to date is stored (with its month's figure, where December's becomes the year's value);
-once the batch is loaded and the rollups are refreshed, inside the same transaction, each is
-compared with what the warehouse computes
+kỳ), the previous month, and growth rates (so cùng kỳ, so tháng trước). A flow's year to
+date and the growth rates vs the same period are stored with the month's figure (December's
+year to date becomes the year's value; a reported growth stays beside the computed one,
+never in its place); once the batch is loaded and the rollups are refreshed, inside the same
+transaction, each is compared with what the warehouse computes
 (``dw.fct_monthly_ytd``, and the current figures for the previous month), and a
 disagreement beyond the rounding of the figures as written becomes a problem stored
 with the batch (rules and severities: ``expectations/report_cross_checks.json``).

@@ -112,6 +112,16 @@ GLOSSARY: dict[str, Term] = {
     "ytd_value_prev_year": Term("Lũy kế cùng kỳ năm trước", "Year to date, same period last year", None, ROW_UNIT),
     "growth_month_pct": Term("Tháng so cùng kỳ (%)", "Month vs same month last year (%)", None, "%"),
     "growth_ytd_pct": Term("Lũy kế so cùng kỳ (%)", "Year to date vs same period last year (%)", None, "%"),
+    "reported_growth_month_pct": Term(
+        "Tháng so cùng kỳ theo báo cáo (%)", "Month vs same month last year, as reported (%)",
+        "The month's growth vs the same month last year as the department's report states it with the figure "
+        "(latest version), in % (an index written with base 100 less 100); NULL when none was stated. "
+        "growth_month_pct is the growth of the stored figures.", "%"),
+    "reported_growth_ytd_pct": Term(
+        "Lũy kế so cùng kỳ theo báo cáo (%)", "Year to date vs same period last year, as reported (%)",
+        "The year to date's growth vs the same period last year as the department's report states it with the "
+        "month's figure (latest version), in %; NULL when none was stated. growth_ytd_pct is the growth of the "
+        "stored figures.", "%"),
     # ---- annual rollups
     "months_reported": Term("Số tháng có số liệu", "Months reported", "Months of the year with a current figure."),
     "from_predecessors": Term(
@@ -135,6 +145,7 @@ GLOSSARY: dict[str, Term] = {
     "reported_december_ytd": Term("Lũy kế 12 tháng theo báo cáo", "December year to date as reported", None, ROW_UNIT),
     "implied_revision": Term("Điều chỉnh ẩn trong lũy kế", "Implied revision", None, ROW_UNIT),
     "implied_revision_pct": Term("Điều chỉnh ẩn trong lũy kế (%)", "Implied revision (%)", None, "%"),
+    "reported_growth_pct": Term("So cùng kỳ theo báo cáo (%)", "Growth vs previous year, as reported (%)", None, "%"),
     # ---- plan targets and plan gap
     "target_kind": Term("Loại kế hoạch", "Target kind", "'growth_pct' (growth target) or 'level' (level target)."),
     "target_value": Term("Chỉ tiêu kế hoạch", "Target value", "Growth in % for a growth target, level in the canonical unit for a level target."),

@@ -61,7 +61,8 @@ _STAGING = {
             [("batch_key", pa.int64()), ("source_row", pa.int32()), ("region_code", pa.string()),
              ("indicator_code", pa.string()), ("month_key", pa.int32()), ("period_start", pa.date32()),
              ("value", pa.float64()), ("value_reported", pa.float64()), ("unit_reported", pa.string()),
-             ("reported_ytd_value", pa.float64()), ("status", pa.string()), ("department_code", pa.string()),
+             ("reported_ytd_value", pa.float64()), ("reported_growth_month_pct", pa.float64()),
+             ("reported_growth_ytd_pct", pa.float64()), ("status", pa.string()), ("department_code", pa.string()),
              ("note", pa.string())]
         ),
     ),
@@ -78,15 +79,23 @@ _STAGING = {
 }
 
 # New or changed figures become versions; an unchanged re-send adds nothing. A year to date
-# the file states is part of the figure (earlier months are revised inside it), but stating
-# none (a long-format file never does) is no change: the latest version, with its year to
-# date, stands. A changed value sent without one makes a version without one.
+# and growth rates the file states are part of the figure (earlier months are revised inside
+# the year to date; the rates are computed against last year's revised level), but stating
+# none (a long-format file never does) is no change: the latest version, with its own, stands.
+# A version made for another reason (a new status, another of them stated) keeps those the file
+# does not state while the value is unchanged; a changed value comes only with what its file
+# states, since the earlier ones were about the earlier value.
 _INSERT_MONTHLY_VERSIONS = """
 INSERT INTO dw.fct_monthly_figure_version (
     region_key, indicator_key, month_key, batch_key, value, status, value_reported, unit_reported,
-    reported_ytd_value, department_code, note, source_row, recorded_at)
+    reported_ytd_value, reported_growth_month_pct, reported_growth_ytd_pct, department_code, note,
+    source_row, recorded_at)
 SELECT r.region_key, i.indicator_key, s.month_key, s.batch_key, s.value, s.status, s.value_reported,
-       s.unit_reported, s.reported_ytd_value, s.department_code, s.note, s.source_row, :recorded_at
+       s.unit_reported,
+       COALESCE(s.reported_ytd_value, CASE WHEN c.value = s.value THEN c.reported_ytd_value END),
+       COALESCE(s.reported_growth_month_pct, CASE WHEN c.value = s.value THEN c.reported_growth_month_pct END),
+       COALESCE(s.reported_growth_ytd_pct, CASE WHEN c.value = s.value THEN c.reported_growth_ytd_pct END),
+       s.department_code, s.note, s.source_row, :recorded_at
 FROM staging.stg_monthly_figure AS s
 JOIN dw.dim_region AS r
   ON r.region_code = s.region_code
@@ -94,6 +103,7 @@ JOIN dw.dim_region AS r
 JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
 LEFT JOIN (  -- the latest version of each figure of the months in this file (not all history)
     SELECT v.region_key, v.indicator_key, v.month_key, v.batch_key, v.value, v.status, v.reported_ytd_value,
+           v.reported_growth_month_pct, v.reported_growth_ytd_pct,
            ROW_NUMBER() OVER (PARTITION BY v.region_key, v.indicator_key, v.month_key
                               ORDER BY v.batch_key DESC) AS version_rank
     FROM dw.fct_monthly_figure_version AS v
@@ -103,7 +113,11 @@ LEFT JOIN (  -- the latest version of each figure of the months in this file (no
  AND c.version_rank = 1
 WHERE s.batch_key = :batch_key
   AND (c.batch_key IS NULL OR c.value <> s.value OR c.status <> s.status
-       OR (s.reported_ytd_value IS NOT NULL AND c.reported_ytd_value IS DISTINCT FROM s.reported_ytd_value))
+       OR (s.reported_ytd_value IS NOT NULL AND c.reported_ytd_value IS DISTINCT FROM s.reported_ytd_value)
+       OR (s.reported_growth_month_pct IS NOT NULL
+           AND c.reported_growth_month_pct IS DISTINCT FROM s.reported_growth_month_pct)
+       OR (s.reported_growth_ytd_pct IS NOT NULL
+           AND c.reported_growth_ytd_pct IS DISTINCT FROM s.reported_growth_ytd_pct))
 """
 
 _INSERT_PLAN_VERSIONS = """

@@ -25,7 +25,7 @@ ROLLUP_COLUMNS = (
     "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi",
     "indicator_name_en", "unit", "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value", "annual_source",
     "partial_value", "reported_december_ytd", "implied_revision", "implied_revision_pct", "annual_value_prev_year",
-    "growth_pct",
+    "growth_pct", "reported_growth_pct",
 )
 
 
@@ -247,7 +247,8 @@ ROLLUP_TABLE = (
     ("source", "annual_source", lambda v, conv: v or "—"),
     ("implied revision", "implied_revision_pct", _pct(2, sign=True)),
     ("previous year", "annual_value_prev_year", _num(1)),
-    ("growth", "growth_pct", _pct(2, sign=True)),
+    ("growth", "growth_pct", _pct(2, sign=True)),                      # computed from the annual values
+    ("reported growth", "reported_growth_pct", _pct(2, sign=True)),    # as December's report states it
 )
 
 

@@ -19,8 +19,9 @@ indicator_names.csv`` (plus the catalogue's own names), case-, diacritics- and
 punctuation-insensitively; a name that is in neither is an error naming the row,
 never a guess. The report's own comparison columns travel on ``RawTable.reported`` (a
 :class:`ReportedFigures`) to :mod:`etl.cross_checks`, which compares them with what the
-warehouse computes once the batch is loaded; a flow's year to date is also stored with its
-figure (``reported_ytd_value``, :mod:`etl.submission`).
+warehouse computes once the batch is loaded; a flow's year to date and the growth rates vs
+the same period are also stored with the figure (``reported_ytd_value``,
+``reported_growth_month_pct``, ``reported_growth_ytd_pct``, :mod:`etl.submission`).
 """
 
 from __future__ import annotations

@@ -591,7 +591,7 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
                            lambda rows: _conversion_factors(rows, reference))
     frame[number_column] = frame[f"{number_column}_reported"] * factor
     if kind == "monthly":
-        frame["reported_ytd_value"] = _reported_ytd(raw, frame, reference) * factor
+        _reported_with_the_month(raw, frame, factor, reference)
     if kind == "plan":  # growth targets are percentages whatever the indicator's unit
         growth = frame["target_kind"] == "growth_pct"
         frame.loc[growth, "target_value"] = frame.loc[growth, "target_value_reported"]
@@ -602,19 +602,31 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
     return frame
 
 
-def _reported_ytd(raw: RawTable, frame: pd.DataFrame, reference: Reference) -> np.ndarray:
-    """Per row of ``frame``: the year to date (lũy kế) a report-layout file states for a flow
-    (an indicator whose year is the sum of its months), in the row's unit as written; NaN
-    where none is stated: a long-format file, a row without one, a stock or an index (whose
-    cumulative figure is an indicator of its own, ``IIP``)."""
+def _reported_with_the_month(raw: RawTable, frame: pd.DataFrame, factor: np.ndarray, reference: Reference) -> None:
+    """Add to ``frame`` what a report-layout file states with each month's figure, NaN where it
+    states none (a long-format file states none):
+
+    * ``reported_ytd_value``: the year to date (lũy kế) of a flow (an indicator whose year is the
+      sum of its months), converted like the figure; a stock's or an index's is not stored (an
+      index's cumulative figure is an indicator of its own, ``IIP``);
+    * ``reported_growth_month_pct``, ``reported_growth_ytd_pct``: the month's and the year to
+      date's growth vs the same period last year (% so cùng kỳ), in % whether the report wrote
+      an index (same period = 100) or a growth (:mod:`etl.report_layout` has made them growth); an
+      indicator without a year to date (``IIP_MONTH``) has no year-to-date growth."""
+    columns = ("reported_ytd_value", "reported_growth_month_pct", "reported_growth_ytd_pct")
     reported = raw.reported
     if reported is None or reported.frame.empty:
-        return np.full(len(frame), np.nan)
-    stated = reported.frame.set_index(["source_row", "indicator_code"])["ytd"].astype("float64")
+        for column in columns:
+            frame[column] = np.nan
+        return
     rows = pd.MultiIndex.from_arrays([frame["source_row"].to_numpy(),
                                       np.asarray(frame["indicator_code"], dtype=object)])
-    is_flow = np.asarray(frame["indicator_code"].map(reference.indicators["year_rule"]), dtype=object) == "sum"
-    return np.where(is_flow, stated.reindex(rows).to_numpy(dtype="float64"), np.nan)
+    stated = reported.frame.set_index(["source_row", "indicator_code"]).reindex(rows)
+    year_rule = np.asarray(frame["indicator_code"].map(reference.indicators["year_rule"]), dtype=object)
+    for column, measure, applies in zip(columns, ("ytd", "pct_vs_same_month", "pct_ytd_vs_same_period"),
+                                        (year_rule == "sum", True, year_rule != "none")):
+        frame[column] = np.where(applies, stated[measure].to_numpy(dtype="float64"), np.nan)
+    frame["reported_ytd_value"] *= factor
 
 
 def _period_starts(period: pd.Series) -> pd.Series:

@@ -39,6 +39,7 @@ def test_every_readme_query_runs_and_answers(sample_warehouse):
     worst_first, ytd, as_of, today, incomplete, rejected, quality = answers
     assert round(worst_first[0].attainment_pct, 1) == 80.0             # fairs: 8 of 10
     assert len(ytd) == 12 and round(ytd[-1].growth_ytd_pct, 1) == 3.4
+    assert {r.reported_growth_ytd_pct for r in ytd} == {None}          # the long format states no growth
     known_then = {r.indicator_code: r for r in as_of}                  # recorded 15 January 2022
     assert round(known_then["RETAIL"].attainment_pct, 1) == 89.1 and round(known_then["EXPORT"].attainment_pct, 1) == 101.3
     retail = next(r for r in today if r.indicator_code == "RETAIL")

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -202,6 +203,21 @@ def test_a_filled_template_loads_the_same_figures_as_the_long_format(engine, lan
             "SELECT indicator_code, annual_source FROM analytics.v_annual_rollup "
             "WHERE region_code = '74' AND year = 2021 AND indicator_kind = 'flow'")).fetchall())
     assert sources == dict.fromkeys(FLOWS, "reported_december_ytd")
+    # the template's "So cùng kỳ (%)" and "Lũy kế so cùng kỳ (%)" (indexes, to 0,1) are kept as growth
+    # beside the growth of the stored figures, which they agree with to their rounding
+    with engine.connect() as conn:
+        growth = conn.execute(sa.text(
+            "SELECT m.indicator_code, m.growth_month_pct, m.reported_growth_month_pct, m.growth_ytd_pct, "
+            "m.reported_growth_ytd_pct, a.growth_pct, a.reported_growth_pct FROM analytics.v_monthly_figure AS m "
+            "JOIN analytics.v_annual_rollup AS a ON a.region_code = m.region_code "
+            "AND a.indicator_code = m.indicator_code AND a.year = m.year "
+            "WHERE m.region_code = '74' AND m.month_key = 202112 AND m.indicator_kind = 'flow'")).fetchall()
+    assert {code for code, *_ in growth} == FLOWS
+    for code, month, reported_month, ytd, reported_ytd, year, reported_year in growth:
+        figures = _report_figures(code)
+        assert reported_month == pytest.approx(float(figures["pct_same"]) - 100) and reported_year == reported_ytd
+        assert reported_ytd == pytest.approx(float(figures["pct_ytd"]) - 100) and year == pytest.approx(ytd)
+        assert abs(month - reported_month) <= 0.05 + 1e-9 and abs(ytd - reported_ytd) <= 0.05 + 1e-9, code
 
 
 def test_a_template_loaded_first_gives_what_the_long_format_then_confirms(engine, landing):
@@ -432,6 +448,12 @@ def test_a_departments_own_xlsx_with_a_two_row_header_and_percent_cells_is_read(
     assert reported.at["IND_OUTPUT", "pct_ytd_vs_same_period"] == pytest.approx(5.36)   # "tăng/giảm": growth
     assert reported.at["EXPORT", "ytd"] == pytest.approx(1302.9)
     assert prepared.reported.labels["pct_vs_same_month"] == "So sánh (%) Tháng này so với cùng kỳ"
+    # stored with the figures as growth in %, whichever form the column is in
+    growth = frame[["reported_growth_month_pct", "reported_growth_ytd_pct"]].to_dict("index")
+    assert growth["IND_OUTPUT"] == {"reported_growth_month_pct": pytest.approx(5.3),
+                                    "reported_growth_ytd_pct": pytest.approx(5.36)}
+    assert pd.isna(growth["EXPORT"]["reported_growth_month_pct"])
+    assert growth["EXPORT"]["reported_growth_ytd_pct"] == pytest.approx(-6.76)
 
 
 # --------------------------------------------------------------------------- one sheet of figures

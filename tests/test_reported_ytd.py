@@ -313,7 +313,7 @@ ADDED_COLUMNS = {"staging.stg_monthly_figure": ("reported_ytd_value",),
                                           "implied_revision_pct", "months_from_predecessors")}
 
 
-def _make_it_a_warehouse_from_before_the_rule(engine) -> None:
+def _make_it_a_warehouse_from_before_the_rule(engine, added_columns: dict[str, tuple[str, ...]] = ADDED_COLUMNS) -> None:
     """The tables rebuilt as an older `statwh init` created them (today's CREATE TABLE without
     the added columns), their rows kept, and the older DDL's checksum recorded as applied."""
     from etl.warehouse import column_types, sql_files
@@ -323,7 +323,7 @@ def _make_it_a_warehouse_from_before_the_rule(engine) -> None:
                                      "WHERE table_schema IN ('dw', 'analytics')")).scalars().all()
         for view in views:  # they use the columns; init re-creates every view
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {view} CASCADE")
-        for table, added in ADDED_COLUMNS.items():
+        for table, added in added_columns.items():
             create = next(p for p in sql_files() if p.name == f"{table}.sql").read_text(encoding="utf-8")
             older = "\n".join(line for line in create.splitlines() if line.split()[:1] not in ([c] for c in added))
             kept = ", ".join(c for c in column_types(conn, table) if c not in added)
@@ -335,18 +335,27 @@ def _make_it_a_warehouse_from_before_the_rule(engine) -> None:
         conn.exec_driver_sql("UPDATE dw.meta_schema_version SET ddl_sha256 = 'the DDL before reported years to date'")
 
 
+def upgrade_a_warehouse_from_before(engine, added_columns: dict[str, tuple[str, ...]] = ADDED_COLUMNS) -> None:
+    """Make the warehouse one from before ``added_columns`` existed, then upgrade it with
+    `statwh init`: the columns are gone before and there after."""
+    from etl.cli import main as statwh
+    from etl.warehouse import column_types
+
+    _make_it_a_warehouse_from_before_the_rule(engine, added_columns)
+    for expected in (False, True):
+        if expected:
+            assert statwh(["init"]) == 0
+        with engine.connect() as conn:
+            for table, columns in added_columns.items():
+                assert {c in column_types(conn, table) for c in columns} == {expected}, table
+
+
 def test_statwh_init_upgrades_a_warehouse_from_before_the_rule(engine, landing, capsys):
     from etl.cli import main as statwh
-    from etl.warehouse import column_types, rebuild_rollups
+    from etl.warehouse import rebuild_rollups
 
     ingest_file(_long_format(landing, "74_2023.csv", 2023, FIRST_PUBLISHED_2023), engine)
-    _make_it_a_warehouse_from_before_the_rule(engine)
-    with engine.connect() as conn:
-        assert "annual_source" not in column_types(conn, "dw.fct_annual_rollup")
-    assert statwh(["init"]) == 0
-    with engine.connect() as conn:
-        for table, columns in ADDED_COLUMNS.items():
-            assert set(columns) <= set(column_types(conn, table)), table
+    upgrade_a_warehouse_from_before(engine)
     # the rows computed before: their source filled in, nothing else to recompute
     year = _retail(engine, 2023)
     assert (year["annual_value"], year["annual_source"], year["reported_december_ytd"]) == (

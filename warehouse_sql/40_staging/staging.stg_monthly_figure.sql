@@ -11,6 +11,8 @@ CREATE TABLE IF NOT EXISTS staging.stg_monthly_figure (
     value            DOUBLE PRECISION NOT NULL,   -- in the indicator's canonical unit
     value_reported   DOUBLE PRECISION NOT NULL,   -- as written
     reported_ytd_value DOUBLE PRECISION,          -- flows: the report's year to date (lũy kế), canonical unit; NULL: none stated
+    reported_growth_month_pct DOUBLE PRECISION,   -- the report's month vs same month last year (so cùng kỳ), as growth in %; NULL: none stated
+    reported_growth_ytd_pct DOUBLE PRECISION,     -- the report's year to date vs same period last year, as growth in %; NULL: none stated
     unit_reported    VARCHAR NOT NULL,
     status           VARCHAR NOT NULL,
     department_code  VARCHAR,

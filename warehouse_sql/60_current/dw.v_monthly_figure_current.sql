@@ -13,6 +13,7 @@ WITH ranked AS (
 )
 SELECT
     region_key, indicator_key, month_key, batch_key, value, status,
-    value_reported, unit_reported, reported_ytd_value, department_code, note, recorded_at
+    value_reported, unit_reported, reported_ytd_value, reported_growth_month_pct, reported_growth_ytd_pct,
+    department_code, note, recorded_at
 FROM ranked
 WHERE version_rank = 1

@@ -28,7 +28,7 @@ needed AS (  -- the touched years and the years before them (growth)
 own_versions AS (
     SELECT
         f.region_key, f.indicator_key, f.month_key, m.year, m.month, f.value, f.status,
-        f.reported_ytd_value,
+        f.reported_ytd_value, f.reported_growth_month_pct, f.reported_growth_ytd_pct,
         ROW_NUMBER() OVER (
             PARTITION BY f.region_key, f.indicator_key, f.month_key ORDER BY f.batch_key DESC
         ) AS version_rank
@@ -79,11 +79,14 @@ combined AS (
     GROUP BY region_key, indicator_key, month_key, year, month
 )
 SELECT region_key, indicator_key, month_key, year, month, value, status, reported_ytd_value,
-       FALSE AS from_predecessors
+       reported_growth_month_pct, reported_growth_ytd_pct, FALSE AS from_predecessors
 FROM own_versions
 WHERE version_rank = 1
 UNION ALL
 SELECT c.region_key, c.indicator_key, c.month_key, c.year, c.month, c.value, c.status, c.reported_ytd_value,
+       -- a growth rate is its unit's own: the members' rates do not combine into the territory's
+       CAST(NULL AS DOUBLE PRECISION) AS reported_growth_month_pct,
+       CAST(NULL AS DOUBLE PRECISION) AS reported_growth_ytd_pct,
        TRUE AS from_predecessors
 FROM combined AS c
 JOIN members_in_force AS e ON e.region_key = c.region_key AND e.month_key = c.month_key

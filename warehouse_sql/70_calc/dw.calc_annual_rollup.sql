@@ -18,7 +18,7 @@ WITH touched AS (
 source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT
         t.region_key, t.indicator_key, t.year, t.month, t.value, t.reported_ytd_value,
-        t.from_predecessors, i.kind, i.year_rule,
+        t.reported_growth_ytd_pct, t.from_predecessors, i.kind, i.year_rule,
         LAST_VALUE(t.value) OVER (
             PARTITION BY t.region_key, t.indicator_key, t.year
             ORDER BY t.month
@@ -36,6 +36,7 @@ per_year AS (
         SUM(value) AS sum_value,
         MAX(CASE WHEN month = 12 THEN value END) AS december_value,
         MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_ytd_value END) AS reported_december_ytd,
+        MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_growth_ytd_pct END) AS reported_growth_pct,
         MAX(latest_value) AS latest_value
     FROM source
     GROUP BY region_key, indicator_key, year, kind, year_rule
@@ -98,7 +99,8 @@ SELECT
     CASE
         WHEN cur.kind = 'index' THEN cur.annual_value - 100
         ELSE cur.annual_value / NULLIF(cur.annual_value_prev_year, 0) * 100 - 100
-    END AS growth_pct
+    END AS growth_pct,
+    cur.reported_growth_pct
 FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year

@@ -16,7 +16,7 @@ WITH touched AS (
 ),
 source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT t.region_key, t.indicator_key, t.month_key, t.year, t.month, t.value, t.status,
-           t.from_predecessors, i.kind, i.year_rule
+           t.reported_growth_month_pct, t.reported_growth_ytd_pct, t.from_predecessors, i.kind, i.year_rule
     FROM dw.calc_territory_figure AS t
     JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
 ),
@@ -75,7 +75,9 @@ SELECT
         WHEN cur.year_rule = 'december_cumulative' THEN cur.value - 100
         WHEN cur.kind = 'index' THEN NULL
         ELSE cur.ytd_value / NULLIF(cur.ytd_value_prev_year, 0) * 100 - 100
-    END AS growth_ytd_pct
+    END AS growth_ytd_pct,
+    cur.reported_growth_month_pct,
+    cur.reported_growth_ytd_pct
 FROM with_last_year AS cur
 JOIN touched AS t
   ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year

@@ -28,6 +28,7 @@ SELECT
     a.implied_revision_pct,
     a.annual_value_prev_year,
     a.growth_pct,
+    a.reported_growth_pct,
     a.computed_by_batch_key,
     a.known_from,
     a.known_until

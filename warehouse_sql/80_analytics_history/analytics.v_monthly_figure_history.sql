@@ -25,6 +25,8 @@ SELECT
     y.ytd_value_prev_year,
     y.growth_month_pct,
     y.growth_ytd_pct,
+    y.reported_growth_month_pct,
+    y.reported_growth_ytd_pct,
     y.computed_by_batch_key,
     y.known_from,
     y.known_until

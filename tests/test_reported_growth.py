@@ -1,0 +1,251 @@
+"""A reported growth rate is kept beside the growth of the stored levels (PRODUCT.md: "a
+reported growth rate is computed against last year's revised level, so it can differ from
+the growth of the levels first stored: keep both, and show which is which").
+
+Bình Dương's retail sales: 2022 and January..November 2023 are stored as first sent (long
+format); December 2023 comes in the report layout, whose "So cùng kỳ (%)" (an index, same
+month last year = 100) and "Lũy kế tăng/giảm so cùng kỳ (%)" (a growth) the department
+computed against 2022 as revised since. Every test runs on DuckDB and PostgreSQL (the
+``engine`` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from etl.pipeline import ingest_file
+from etl.queries import annual_rollup, plan_gap, render_rollup
+from etl.warehouse import WAREHOUSE_TABLES, table_contents
+from tests.conftest import write_csv
+
+#: 2022 as first stored, January..December (tỷ đồng)
+LEVELS_2022 = (475_700, 456_359, 466_248, 472_758, 476_921, 478_691,
+               483_406, 486_622, 490_116, 496_340, 503_580, 465_864)
+#: 2023, January..December
+LEVELS_2023 = (518_512, 497_431, 508_210, 515_306, 519_844, 521_773,
+               526_912, 530_418, 534_226, 541_011, 548_902, 507_792)
+YTD_2023 = sum(LEVELS_2023)
+#: what the stored levels give: +9,0% for December and for the year
+GROWTH_DECEMBER = LEVELS_2023[-1] / LEVELS_2022[-1] * 100 - 100
+GROWTH_YEAR = YTD_2023 / sum(LEVELS_2022) * 100 - 100
+#: what December's report states, against 2022 as revised: index 108,2 (growth +8,2%), and +8,3%
+REPORTED_INDEX_DECEMBER, REPORTED_GROWTH_DECEMBER, REPORTED_GROWTH_YEAR = "108,2", 8.2, 8.3
+DATA_TABLES = tuple(t for t in WAREHOUSE_TABLES if not t.startswith("dw.audit"))
+MONTHLY = ("value", "growth_month_pct", "reported_growth_month_pct", "ytd_value", "growth_ytd_pct",
+           "reported_growth_ytd_pct")
+
+
+def test_the_example_levels_give_another_growth_than_the_report():
+    assert round(GROWTH_DECEMBER, 2) == 9.0 and round(GROWTH_YEAR, 2) == 9.0
+    assert abs(GROWTH_DECEMBER - REPORTED_GROWTH_DECEMBER) > 0.5 and abs(GROWTH_YEAR - REPORTED_GROWTH_YEAR) > 0.5
+
+
+def _vi(number: float) -> str:
+    whole, _, fraction = f"{number}".partition(".")
+    return f"{int(whole):,}".replace(",", ".") + ("," + fraction if fraction and fraction != "0" else "")
+
+
+def _long_format(folder: Path, name: str, year: int, values: tuple[int, ...], first_month: int = 1) -> Path:
+    """Bình Dương's retail sales in the long format, which has no growth columns."""
+    rows = "".join(f"74;RETAIL;{year}-{m:02d};{_vi(v)};tỷ đồng;official\n" for m, v in enumerate(values, first_month))
+    return write_csv(folder, name, "# number_format: vi\nregion_code;indicator_code;period;value;unit;status\n" + rows)
+
+
+def _december_report(folder: Path, name: str = "bao_cao_74_2023-12.csv", value: int = LEVELS_2023[-1],
+                     ytd: int | None = YTD_2023, index_month: str | None = REPORTED_INDEX_DECEMBER,
+                     growth_ytd: str | None = "8,3", title: str = "BÁO CÁO SỐ LIỆU") -> Path:
+    """December 2023's report (CSV, report layout) with one row, retail sales: this month, the
+    year to date, the month as an index (same month last year = 100) and the year to date's
+    growth ("tăng/giảm"). A column given as None is left out."""
+    columns = [("Thực hiện tháng", _vi(value)), ("Lũy kế từ đầu năm", ytd and _vi(ytd)),
+               ("So cùng kỳ (%)", index_month), ("Lũy kế tăng/giảm so cùng kỳ (%)", growth_ytd)]
+    columns = [(header, cell) for header, cell in columns if cell is not None]
+    text = (f"# number_format: vi\n{title} THÁNG 12 NĂM 2023;;\nMã tỉnh:;74;\nTháng:;12/2023;\n;;\n"
+            f"Chỉ tiêu;Đơn vị;{';'.join(h for h, _ in columns)}\n"
+            f"Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng;tỷ đồng;{';'.join(c for _, c in columns)}\n")
+    return write_csv(folder, name, text)
+
+
+def _levels_first_stored(engine, landing) -> None:
+    for name, year, values, recorded in (("74_2022.csv", 2022, LEVELS_2022, dt.datetime(2023, 1, 10)),
+                                         ("74_2023.csv", 2023, LEVELS_2023[:11], dt.datetime(2023, 12, 10))):
+        assert ingest_file(_long_format(landing, name, year, values), engine, recorded_at=recorded).status == "loaded"
+
+
+def _december(engine, as_of: dt.datetime | None = None) -> dict:
+    """Retail sales of December 2023 in analytics.v_monthly_figure (or as known at ``as_of``)."""
+    sql = f"SELECT {', '.join(MONTHLY)} FROM analytics.v_monthly_figure_history WHERE region_code = '74' " \
+          "AND indicator_code = 'RETAIL' AND month_key = 202312 AND "
+    sql += "known_until IS NULL" if as_of is None else \
+        "known_from <= :as_of AND (known_until IS NULL OR known_until > :as_of)"
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(sql), {"as_of": as_of}).mappings().one()
+    return {k: (None if v is None else float(v)) for k, v in row.items()}
+
+
+def _year(engine, as_of: dt.datetime | None = None) -> dict:
+    rows = annual_rollup(engine, 2023, "74", as_of=as_of).query("indicator_code == 'RETAIL'")
+    assert len(rows) == 1
+    return {k: (None if v is None or v != v else v)
+            for k, v in rows.iloc[0][["annual_value", "annual_source", "growth_pct", "reported_growth_pct"]].items()}
+
+
+def test_a_stated_growth_that_differs_is_kept_beside_the_growth_of_the_stored_levels(engine, landing):
+    _levels_first_stored(engine, landing)
+    result = ingest_file(_december_report(landing), engine, recorded_at=dt.datetime(2024, 1, 10))
+    assert result.status == "loaded"
+    # the existing cross-check still warns, once per rate, at the report's own columns
+    assert sorted((p["column"], p["rule"], p["severity"]) for p in result.problems) == [
+        ("Lũy kế tăng/giảm so cùng kỳ (%)", "reported_growth_matches_levels", "warning"),
+        ("So cùng kỳ (%)", "reported_growth_matches_levels", "warning")]
+    # both kept, each right: computed from the levels, and as reported (the index made growth)
+    december = _december(engine)
+    assert december["value"] == LEVELS_2023[-1] and december["ytd_value"] == YTD_2023
+    assert december["growth_month_pct"] == pytest.approx(GROWTH_DECEMBER)
+    assert december["growth_ytd_pct"] == pytest.approx(GROWTH_YEAR)
+    assert december["reported_growth_month_pct"] == pytest.approx(REPORTED_GROWTH_DECEMBER)
+    assert december["reported_growth_ytd_pct"] == pytest.approx(REPORTED_GROWTH_YEAR)
+    # the months sent in the long format state none
+    with engine.connect() as conn:
+        stated = conn.execute(sa.text(
+            "SELECT COUNT(reported_growth_month_pct), COUNT(reported_growth_ytd_pct), COUNT(*) "
+            "FROM analytics.v_monthly_figure WHERE region_code = '74' AND month_key <> 202312")).one()
+        version = conn.execute(sa.text(
+            "SELECT reported_growth_month_pct, reported_growth_ytd_pct FROM dw.fct_monthly_figure_version "
+            "WHERE month_key = 202312")).one()
+    assert tuple(stated) == (0, 0, 23)
+    assert tuple(version) == (pytest.approx(REPORTED_GROWTH_DECEMBER), pytest.approx(REPORTED_GROWTH_YEAR))
+    # the year: growth of the annual values, and December's reported year-to-date growth beside it
+    assert _year(engine) == {"annual_value": YTD_2023, "annual_source": "reported_december_ytd",
+                             "growth_pct": pytest.approx(GROWTH_YEAR),
+                             "reported_growth_pct": pytest.approx(REPORTED_GROWTH_YEAR)}
+    table = render_rollup(annual_rollup(engine, 2023, "74"), "table")
+    header, retail = table.splitlines()[0], next(line for line in table.splitlines() if "RETAIL" in line)
+    assert header.split()[-3:] == ["growth", "reported", "growth"]
+    assert retail.split()[-2:] == ["+9%", "+8,3%"]
+
+
+def test_the_plan_gap_keeps_the_growth_of_the_stored_levels(engine, landing):
+    _levels_first_stored(engine, landing)
+    plan = write_csv(landing, "kh_74_2023.csv", "region_code;indicator_code;year;target_kind;target_value;unit\n"
+                                                "74;RETAIL;2023;growth_pct;10;%\n")
+    assert ingest_file(plan, engine).status == "loaded"
+    ingest_file(_december_report(landing), engine)
+    assert _year(engine)["reported_growth_pct"] == pytest.approx(REPORTED_GROWTH_YEAR)   # shown, not used
+    [gap] = plan_gap(engine, 2023, "74").itertuples()
+    assert gap.actual_growth_pct == pytest.approx(GROWTH_YEAR)                 # not the reported 8,3
+    assert gap.gap_pp == pytest.approx(GROWTH_YEAR - 10)
+    assert gap.attainment_pct == pytest.approx((1 + GROWTH_YEAR / 100) / 1.10 * 100)
+
+
+def test_a_revision_replaces_the_reported_growth_and_history_keeps_the_earlier_one(engine, landing):
+    _levels_first_stored(engine, landing)
+    first_known = dt.datetime(2024, 1, 10)
+    ingest_file(_december_report(landing), engine, recorded_at=first_known)
+    revised_value = LEVELS_2023[-1] + 2_000
+    revised = ingest_file(_december_report(landing, "bao_cao_74_2023-12_dieu_chinh.csv", value=revised_value,
+                                           ytd=YTD_2023 + 2_000, index_month="108,6", growth_ytd="8,35"),
+                          engine, recorded_at=dt.datetime(2024, 2, 10))
+    assert (revised.status, revised.rows_new_version) == ("loaded", 1)
+    december = _december(engine)
+    assert december["value"] == revised_value
+    assert december["growth_month_pct"] == pytest.approx(revised_value / LEVELS_2022[-1] * 100 - 100)
+    assert december["reported_growth_month_pct"] == pytest.approx(8.6)
+    assert december["reported_growth_ytd_pct"] == pytest.approx(8.35)
+    assert _year(engine)["reported_growth_pct"] == pytest.approx(8.35)
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text(
+            "SELECT reported_growth_month_pct, reported_growth_ytd_pct FROM dw.fct_monthly_figure_version "
+            "WHERE month_key = 202312 ORDER BY batch_key")).fetchall()
+    assert [tuple(v) for v in versions] == [(pytest.approx(8.2), pytest.approx(8.3)),
+                                            (pytest.approx(8.6), pytest.approx(8.35))]
+    # what the warehouse knew between the two reports
+    between = dt.datetime(2024, 1, 20)
+    assert _december(engine, as_of=between) == {
+        "value": LEVELS_2023[-1], "growth_month_pct": pytest.approx(GROWTH_DECEMBER),
+        "reported_growth_month_pct": pytest.approx(8.2), "ytd_value": YTD_2023,
+        "growth_ytd_pct": pytest.approx(GROWTH_YEAR), "reported_growth_ytd_pct": pytest.approx(8.3)}
+    assert _year(engine, as_of=between)["reported_growth_pct"] == pytest.approx(8.3)
+    # a long-format revision states no growth: the new value's growth is only the computed one
+    corrected = LEVELS_2023[-1] + 1_000
+    ingest_file(_long_format(landing, "74_2023-12.csv", 2023, (corrected,), first_month=12), engine)
+    december = _december(engine)
+    assert (december["value"], december["reported_growth_month_pct"], december["reported_growth_ytd_pct"]) == (
+        corrected, None, None)
+    assert december["growth_month_pct"] == pytest.approx(corrected / LEVELS_2022[-1] * 100 - 100)
+    assert _year(engine)["reported_growth_pct"] is None
+
+
+def test_a_rate_stated_alone_makes_a_version_and_withdraws_nothing(engine, landing):
+    """A report re-sent with the growth only (no year to date) is a new version for the growth it
+    states; the year to date stated before, with the same value, stands."""
+    _levels_first_stored(engine, landing)
+    ingest_file(_december_report(landing, index_month=None, growth_ytd=None), engine)
+    assert _december(engine)["reported_growth_month_pct"] is None
+    again = ingest_file(_december_report(landing, "growth_only.csv", ytd=None, growth_ytd=None), engine)
+    assert (again.status, again.rows_new_version) == ("loaded", 1)
+    with engine.connect() as conn:
+        latest = conn.execute(sa.text(
+            "SELECT reported_ytd_value, reported_growth_month_pct, reported_growth_ytd_pct "
+            "FROM dw.v_monthly_figure_current WHERE month_key = 202312")).one()
+    assert tuple(latest) == (YTD_2023, pytest.approx(REPORTED_GROWTH_DECEMBER), None)
+    assert _year(engine)["annual_source"] == "reported_december_ytd"
+
+
+def test_re_sending_the_same_figures_changes_nothing(engine, landing):
+    _levels_first_stored(engine, landing)
+    report = _december_report(landing)
+    ingest_file(report, engine)
+    assert _december(engine)["reported_growth_month_pct"] == pytest.approx(REPORTED_GROWTH_DECEMBER)
+    before = table_contents(engine, DATA_TABLES)
+    assert ingest_file(report, engine).status == "duplicate"                   # the same bytes
+    # the same report under another title, and the long format (which states no growth)
+    again = ingest_file(_december_report(landing, "gui_lai.csv", title="BÁO CÁO GỬI LẠI"), engine)
+    long_format = ingest_file(_long_format(landing, "74_2023_all.csv", 2023, LEVELS_2023), engine)
+    assert [(r.status, r.rows_new_version, r.rows_unchanged) for r in (again, long_format)] == [
+        ("loaded", 0, 1), ("loaded", 0, 12)]
+    assert table_contents(engine, DATA_TABLES) == before
+
+
+def test_the_iip_rows_rates_go_to_the_index_each_is_about(engine, landing):
+    """One row for both indexes: its "So cùng kỳ" is this month's index (IIP_MONTH), its
+    "Lũy kế so cùng kỳ" the cumulative index's (IIP); IIP_MONTH has no year to date."""
+    path = write_csv(landing, "iip.csv", "Mã tỉnh:;74\nTháng:;12/2021\n"
+                                         "Chỉ tiêu;Đơn vị;Thực hiện tháng;Lũy kế;So cùng kỳ (%);Lũy kế so cùng kỳ (%)\n"
+                                         "Chỉ số sản xuất công nghiệp (IIP);%;108;104,51;108;104,51\n")
+    assert ingest_file(path, engine).status == "loaded"
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT indicator_code, reported_growth_month_pct, reported_growth_ytd_pct, growth_ytd_pct "
+            "FROM analytics.v_monthly_figure WHERE region_code = '74' ORDER BY indicator_code")).fetchall()
+    assert [tuple(r) for r in rows] == [("IIP", None, pytest.approx(4.51), pytest.approx(4.51)),
+                                        ("IIP_MONTH", pytest.approx(8), None, None)]
+
+
+#: the columns reported growth added to tables an older warehouse already has
+ADDED_COLUMNS = {"staging.stg_monthly_figure": ("reported_growth_month_pct", "reported_growth_ytd_pct"),
+                 "dw.fct_monthly_figure_version": ("reported_growth_month_pct", "reported_growth_ytd_pct"),
+                 "dw.fct_monthly_ytd": ("reported_growth_month_pct", "reported_growth_ytd_pct"),
+                 "dw.fct_annual_rollup": ("reported_growth_pct",)}
+
+
+def test_statwh_init_upgrades_a_warehouse_from_before_reported_growth(engine, landing):
+    from etl.cli import main as statwh
+    from etl.warehouse import apply_schema, rebuild_rollups
+    from tests.test_reported_ytd import upgrade_a_warehouse_from_before
+
+    _levels_first_stored(engine, landing)
+    ingest_file(_december_report(landing), engine)
+    upgrade_a_warehouse_from_before(engine, ADDED_COLUMNS)              # its reported growth never stored
+    # nothing to fill in (no rate had been stored) and nothing to recompute
+    assert _december(engine)["reported_growth_month_pct"] is None and _year(engine)["annual_value"] == YTD_2023
+    assert rebuild_rollups(engine) == {"dw.fct_monthly_ytd": 0, "dw.fct_annual_rollup": 0, "dw.fct_plan_gap": 0}
+    # the report sent again now keeps its rates
+    again = ingest_file(_december_report(landing, "gui_lai.csv", title="BÁO CÁO GỬI LẠI"), engine)
+    assert (again.status, again.rows_new_version) == ("loaded", 1)
+    assert _december(engine)["reported_growth_ytd_pct"] == pytest.approx(REPORTED_GROWTH_YEAR)
+    assert _year(engine)["reported_growth_pct"] == pytest.approx(REPORTED_GROWTH_YEAR)
+    assert statwh(["init"]) == 0 and apply_schema(engine) == 0
