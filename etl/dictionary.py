@@ -141,7 +141,9 @@ GLOSSARY: dict[str, Term] = {
                                    "over its territory (its predecessors' figures added together).", ROW_UNIT),
     "growth_pct": Term("So cùng kỳ (%)", "Growth vs previous year (%)", None, "%"),
     "annual_source": Term("Nguồn số liệu năm", "Source of the annual value"),
-    "reported_ytd_value": Term("Lũy kế theo báo cáo", "Year to date as reported", None, ROW_UNIT),
+    "reported_ytd_value": Term("Lũy kế theo báo cáo", "Year to date as reported",
+                               "A flow's year to date (lũy kế) as the department reported it with the month; "
+                               "NULL if it reported none. Beside ytd_value, the sum of the stored months.", ROW_UNIT),
     "reported_december_ytd": Term("Lũy kế 12 tháng theo báo cáo", "December year to date as reported", None, ROW_UNIT),
     "implied_revision": Term("Điều chỉnh ẩn trong lũy kế", "Implied revision", None, ROW_UNIT),
     "implied_revision_pct": Term("Điều chỉnh ẩn trong lũy kế (%)", "Implied revision (%)", None, "%"),

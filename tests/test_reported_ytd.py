@@ -214,8 +214,8 @@ def test_the_monthly_view_shows_the_reported_ytd_beside_the_computed_one(engine,
 
 def test_the_monthly_history_keeps_each_reported_ytd_of_an_unchanged_month(engine, landing):
     """A report that re-sends December's figure unchanged with a year to date changes no
-    computed figure (dw.fct_monthly_ytd keeps its row), yet the analyst sees the new year to
-    date now, and what was stated before it at earlier instants."""
+    computed figure, yet the analyst sees the new year to date now, and what was stated before
+    it at earlier instants: each year to date is a version of the month's row."""
     ingest_file(_long_format(landing, "74_2023.csv", 2023, FIRST_PUBLISHED_2023), engine,
                 recorded_at=dt.datetime(2024, 1, 5))
     for ytd, at in ((DECEMBER_YTD_2023, dt.datetime(2025, 2, 1)), (DECEMBER_YTD_2023 + 1_000, dt.datetime(2025, 3, 1))):
@@ -236,7 +236,19 @@ def test_the_monthly_history_keeps_each_reported_ytd_of_an_unchanged_month(engin
         (None, dt.datetime(2024, 1, 5), dt.datetime(2025, 2, 1)),
         (DECEMBER_YTD_2023, dt.datetime(2025, 2, 1), dt.datetime(2025, 3, 1)),
         (DECEMBER_YTD_2023 + 1_000, dt.datetime(2025, 3, 1), None)]
-    assert computed == 1
+    assert computed == 3
+
+
+def test_an_older_warehouse_gets_its_current_reported_ytds_in_the_monthly_facts(engine, landing):
+    """dw.fct_monthly_ytd.reported_ytd_value is added by `statwh init` and filled in on the current
+    rows from their figures' latest versions, so nothing is left to recompute."""
+    from etl.warehouse import rebuild_rollups
+
+    _monthly_reports(engine, landing)
+    upgrade_a_warehouse_from_before(engine, {"dw.fct_monthly_ytd": ("reported_ytd_value",)})
+    assert [_monthly(engine)[m][2] for m in range(1, 13)] == [*accumulate(FIRST_PUBLISHED_2023[:11]),
+                                                             DECEMBER_YTD_2023]
+    assert rebuild_rollups(engine) == {"dw.fct_monthly_ytd": 0, "dw.fct_annual_rollup": 0, "dw.fct_plan_gap": 0}
 
 
 # ---------------------------------------------------------------- today's boundaries (the 2025 merger)

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS dw.fct_monthly_ytd (
     ytd_value              DOUBLE PRECISION,  -- flows: Jan..month sum; stocks: the month; IIP: as reported
     months_in_ytd          INTEGER NOT NULL,  -- months Jan..month present
     is_ytd_complete        BOOLEAN NOT NULL,  -- every month Jan..month present
+    reported_ytd_value     DOUBLE PRECISION,  -- flows: the year to date (lũy kế) as the department reported it with the month; NULL: not reported
     value_prev_year        DOUBLE PRECISION,  -- same month last year
     ytd_value_prev_year    DOUBLE PRECISION,  -- same period last year
     growth_month_pct       DOUBLE PRECISION,  -- computed from the stored values: vs same month last year, % (index: value - 100)

@@ -16,7 +16,8 @@ WITH touched AS (
 ),
 source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT t.region_key, t.indicator_key, t.month_key, t.year, t.month, t.value, t.status,
-           t.reported_growth_month_pct, t.reported_growth_ytd_pct, t.from_predecessors, i.kind, i.year_rule
+           t.reported_ytd_value, t.reported_growth_month_pct, t.reported_growth_ytd_pct, t.from_predecessors,
+           i.kind, i.year_rule
     FROM dw.calc_territory_figure AS t
     JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
 ),
@@ -65,6 +66,7 @@ SELECT
     cur.ytd_value,
     CAST(cur.months_in_ytd AS INTEGER) AS months_in_ytd,
     cur.is_ytd_complete,
+    cur.reported_ytd_value,
     cur.value_prev_year,
     cur.ytd_value_prev_year,
     CASE

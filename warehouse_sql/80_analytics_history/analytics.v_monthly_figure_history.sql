@@ -21,6 +21,7 @@ SELECT
     y.status,
     y.ytd_value,
     y.is_ytd_complete,
+    y.reported_ytd_value,
     y.value_prev_year,
     y.ytd_value_prev_year,
     y.growth_month_pct,

@@ -21,13 +21,11 @@ WITH unit_today AS (  -- each unit and the unit it is part of today (one merger 
 figures AS (
     SELECT
         y.month_key, y.year, y.month, u.today_region_key, y.region_key, y.indicator_key, y.value,
-        f.reported_ytd_value, i.merge_rule, i.year_rule,
+        y.reported_ytd_value, i.merge_rule, i.year_rule,
         CASE WHEN i.year_rule = 'december_cumulative' THEN w.ytd_value ELSE w.value END AS weight
     FROM dw.fct_monthly_ytd AS y
     JOIN unit_today AS u ON u.region_key = y.region_key
     JOIN dw.dim_indicator AS i ON i.indicator_key = y.indicator_key
-    LEFT JOIN dw.v_monthly_figure_current AS f
-      ON f.region_key = y.region_key AND f.indicator_key = y.indicator_key AND f.month_key = y.month_key
     LEFT JOIN dw.dim_indicator AS wi ON wi.indicator_code = i.merge_weight_indicator
     LEFT JOIN dw.fct_monthly_ytd AS w
       ON w.region_key = y.region_key AND w.indicator_key = wi.indicator_key
