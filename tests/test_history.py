@@ -129,8 +129,9 @@ def test_an_estimate_replacing_an_official_figure_warns_however_small_the_change
     result = ingest_file(write_csv(landing, "late_estimate.csv", HEADER + f"74;EXPORT;2021-12;{estimate};triệu USD;"
                                    "estimate;SCT-BD\n"), engine)
     assert result.status == "loaded" and result.rows_new_version == 1
+    # and the sample's stated trade balance no longer equals exports minus imports
     assert [(p["row"], p["rule"], p["severity"]) for p in result.problems] == [
-        (2, "estimate_replaces_official", "warning")]
+        (2, "estimate_replaces_official", "warning"), (2, "trade_balance_is_exports_minus_imports", "warning")]
     with engine.connect() as conn:
         checks = dict(conn.execute(sa.text(
             "SELECT c.rule, c.success FROM dw.audit_check_result AS c JOIN dw.audit_load_batch AS b "

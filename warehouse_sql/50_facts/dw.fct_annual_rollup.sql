@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS dw.fct_annual_rollup (
     year                    INTEGER NOT NULL,
     year_rule               VARCHAR NOT NULL,
     months_reported         INTEGER NOT NULL,
-    months_from_predecessors INTEGER DEFAULT 0, -- of months_reported, how many are the months before a merged unit came into force, its predecessors' figures combined (new Hồ Chí Minh City's 2025: 6); 0 otherwise
+    months_from_predecessors INTEGER,          -- of months_reported, how many are the months before a merged unit came into force, its predecessors' figures combined (new Hồ Chí Minh City's 2025: 6); 0 otherwise
     last_month_reported     INTEGER NOT NULL,
     is_complete             BOOLEAN NOT NULL,
     annual_value            DOUBLE PRECISION,  -- NULL unless is_complete
