@@ -23,7 +23,8 @@ PLAN_GAP_COLUMNS = (
 )
 ROLLUP_COLUMNS = (
     "region_code", "region_name_vi", "region_valid_from", "region_valid_to", "indicator_code", "indicator_name_vi",
-    "indicator_name_en", "unit", "indicator_kind", "year", "year_rule", "months_reported", "is_complete", "annual_value", "annual_source",
+    "indicator_name_en", "unit", "indicator_kind", "year", "year_rule", "months_reported", "months_from_predecessors",
+    "is_complete", "annual_value", "annual_source",
     "partial_value", "reported_december_ytd", "implied_revision", "implied_revision_pct", "annual_value_prev_year",
     "growth_pct", "reported_growth_pct",
 )
@@ -241,7 +242,7 @@ ROLLUP_TABLE = (
     ("region", "region_name_vi", None),
     ("indicator", "indicator_code", None),
     ("unit", "unit", None),
-    ("months", "months_reported", None),
+    ("months", "months_label", None),
     ("complete", "complete_label", None),
     ("annual", "annual_value", _num(1)),
     ("source", "annual_source", lambda v, conv: v or "—"),
@@ -274,6 +275,9 @@ def render_rollup(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
     if fmt == "table":
         frame = frame.copy()
         frame["complete_label"] = ["yes" if c else "NO" for c in frame["is_complete"]]
+        # a merged unit's year over its territory says how many months its predecessors reported
+        frame["months_label"] = [f"{int(n)} ({int(p)} before merger)" if p and p > 0 else f"{int(n)}"
+                                 for n, p in zip(frame["months_reported"], frame["months_from_predecessors"].fillna(0))]
     return render(frame, fmt, ROLLUP_TABLE, convention)
 
 

@@ -51,8 +51,8 @@ MONTHLY_COLUMNS = (
 )
 ROLLUP_COLUMNS = (
     "region_code", "region_name_vi", "region_name_en", "indicator_code", "indicator_name_vi",
-    "indicator_name_en", "indicator_kind", "unit", "year_rule", "months_reported", "is_complete",
-    "annual_value", "partial_value", "annual_value_prev_year", "growth_pct",
+    "indicator_name_en", "indicator_kind", "unit", "year_rule", "months_reported", "months_from_predecessors",
+    "is_complete", "annual_value", "partial_value", "annual_value_prev_year", "growth_pct",
 )
 
 
@@ -725,6 +725,8 @@ def xlsx_rows(r: RegionData, conv: str) -> list[dict[str, object]]:
             notes.append(f"KH tăng {format_number(target['target_value'], 2, conv)}% so với năm trước")
         if roll is not None and not roll["is_complete"]:
             notes.append(f"Chưa đủ số liệu ({int(roll['months_reported'])}/12 tháng)")
+        if roll is not None and not _missing(roll["months_from_predecessors"]) and roll["months_from_predecessors"] > 0:
+            notes.append(f"Gồm {int(roll['months_from_predecessors'])} tháng của các đơn vị trước sáp nhập")
         rows.append({
             "indicator": source["indicator_name_vi"], "unit": unit_label(unit) if unit == "count" else unit,
             "previous": _cell(previous),

@@ -171,3 +171,25 @@ def test_a_month_missing_from_one_former_unit_leaves_the_merged_year_incomplete(
             "SELECT ytd_value, is_ytd_complete FROM analytics.v_monthly_figure WHERE region_code = '79' "
             "AND indicator_code = 'RETAIL' AND year = 2025 AND month = 7")).one()
     assert tuple(july) == (None, False)
+
+
+def test_the_rollup_and_the_report_say_which_months_came_from_the_former_units(engine, landing, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from etl.cli import main as statwh
+    from etl.reports import write_report
+
+    _load(landing, engine, "former_units.csv", _predecessors())
+    _load(landing, engine, "hcm_2025_h2.csv", HEADER + _rows("79", 2025, range(7, 13), NEW_79_2025_H2))
+    capsys.readouterr()
+    assert statwh(["rollup", "--year", "2025", "--region", "79"]) == 0
+    table = capsys.readouterr().out
+    new_city = next(line for line in table.splitlines() if "từ 07/2025" in line and "RETAIL" in line)
+    old_city = next(line for line in table.splitlines() if "08/2008–06/2025" in line and "RETAIL" in line)
+    assert "12 (6 before merger)" in new_city and "before merger" not in old_city
+
+    path = write_report(engine, 2025, "xlsx", tmp_path / "bao_cao_2025.xlsx", region="79", progress=None)
+    notes = {ws.title: [r[8].value for r in ws.iter_rows(min_row=10) if r[1].value and "bán lẻ" in str(r[1].value)]
+             for ws in load_workbook(path)}
+    assert sorted(notes.values()) == [["Chưa đủ số liệu (6/12 tháng)"],
+                                      ["Gồm 6 tháng của các đơn vị trước sáp nhập"]], notes
