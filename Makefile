@@ -16,10 +16,13 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(STATWH_HOME)/airflow \
 
 .PHONY: venv demo test bench clean
 
+# --compile-bytecode: every process (each airflow or statwh command, each test subprocess) reads
+# compiled modules. Where PYTHONDONTWRITEBYTECODE is set Python never writes them, and importing
+# Great Expectations from source took 30 s against 7 s compiled.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
 	touch $@
 
