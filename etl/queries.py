@@ -83,15 +83,17 @@ def _tell_units_apart(frame: pd.DataFrame) -> pd.DataFrame:
     if not shared.any():
         return frame
 
+    labelled = [f"{n} ({months_in_force(s, e)})" if is_shared else n for n, s, e, is_shared
+                in zip(frame.region_name_vi, frame.region_valid_from, frame.region_valid_to, shared)]
+    return frame.assign(region_name_vi=labelled)
+
+
+def months_in_force(start, end) -> str:
+    """``từ 07/2025`` for a unit still in force, ``08/2008–06/2025`` for one that was."""
     def month(day) -> str:
         return f"{day.month:02d}/{day.year}"
 
-    def in_force(name, start, end) -> str:
-        return f"{name} (từ {month(start)})" if end is None or pd.isna(end) else f"{name} ({month(start)}–{month(end)})"
-
-    labelled = [in_force(n, s, e) if is_shared else n for n, s, e, is_shared
-                in zip(frame.region_name_vi, frame.region_valid_from, frame.region_valid_to, shared)]
-    return frame.assign(region_name_vi=labelled)
+    return f"từ {month(start)}" if end is None or pd.isna(end) else f"{month(start)}–{month(end)}"
 
 
 def plan_gap(engine: Engine, year: int, region: str | None = None, as_of: dt.datetime | None = None) -> pd.DataFrame:
@@ -245,7 +247,7 @@ ROLLUP_TABLE = (
     ("months", "months_label", None),
     ("complete", "complete_label", None),
     ("annual", "annual_value", _num(1)),
-    ("source", "annual_source", lambda v, conv: v or "—"),
+    ("source", "annual_source", None),
     ("implied revision", "implied_revision_pct", _pct(2, sign=True)),
     ("previous year", "annual_value_prev_year", _num(1)),
     ("growth", "growth_pct", _pct(2, sign=True)),                      # computed from the annual values

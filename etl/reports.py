@@ -45,13 +45,13 @@ def format_number(value: object, decimals: int = 1, convention: str = "vi", sign
 # --------------------------------------------------------------------------- data
 
 MONTHLY_COLUMNS = (
-    "region_code", "region_name_vi", "region_name_en", "indicator_code", "indicator_name_vi",
-    "indicator_name_en", "indicator_kind", "unit", "month", "value", "status", "ytd_value",
+    "region_code", "region_valid_from", "region_valid_to", "region_name_vi", "region_name_en", "indicator_code",
+    "indicator_name_vi", "indicator_name_en", "indicator_kind", "unit", "month", "value", "status", "ytd_value",
     "is_ytd_complete", "value_prev_year", "ytd_value_prev_year", "growth_month_pct", "growth_ytd_pct",
 )
 ROLLUP_COLUMNS = (
-    "region_code", "region_name_vi", "region_name_en", "indicator_code", "indicator_name_vi",
-    "indicator_name_en", "indicator_kind", "unit", "year_rule", "months_reported", "months_from_predecessors",
+    "region_code", "region_valid_from", "region_valid_to", "region_name_vi", "region_name_en", "indicator_code",
+    "indicator_name_vi", "indicator_name_en", "indicator_kind", "unit", "year_rule", "months_reported", "months_from_predecessors",
     "is_complete", "annual_value", "partial_value", "annual_value_prev_year", "growth_pct",
 )
 
@@ -65,6 +65,19 @@ class RegionData:
     plan: pd.DataFrame        # analytics.v_plan_gap rows of the year
     rollup: pd.DataFrame      # analytics.v_annual_rollup rows of the year
     monthly: pd.DataFrame     # analytics.v_monthly_figure rows of the year
+    # Set when the year has two units of this code (Hồ Chí Minh City until 06/2025 and the city
+    # that absorbed Bình Dương and Bà Rịa–Vũng Tàu from 07/2025): 'từ 07/2025', '08/2008–06/2025'.
+    in_force: str = ""
+    valid_from: dt.date | None = None
+
+    @property
+    def anchor(self) -> str:
+        """The region's id in a page: its code, or code and first month when the code is shared."""
+        return f"{self.code}-{self.valid_from:%Y%m}" if self.in_force else self.code
+
+    @property
+    def heading(self) -> str:
+        return f"{self.name_vi} ({self.in_force})" if self.in_force else self.name_vi
 
 
 @dataclass
@@ -103,15 +116,11 @@ def _sort(frame: pd.DataFrame, order: dict[str, int], extra: tuple[str, ...] = (
     return frame.sort_values(["_order", "indicator_code", *extra]).drop(columns="_order").reset_index(drop=True)
 
 
-def _unit_type(code: str, year: int) -> str:
+def _unit_type(code: str, valid_from: dt.date) -> str:
     from etl.reference import load_reference
 
     regions = load_reference().regions
-    mid = dt.date(year, 7, 1)
-    rows = regions[regions["region_code"] == code]
-    for _, row in rows.iterrows():
-        if row["valid_from"] <= mid and (row["valid_to"] is None or row["valid_to"] >= mid):
-            return row["unit_type"]
+    rows = regions[(regions["region_code"] == code) & (regions["valid_from"] == valid_from)]
     return rows.iloc[0]["unit_type"] if len(rows) else "province"
 
 
@@ -124,19 +133,30 @@ def load_report_data(engine: Engine, year: int, region: str | None = None) -> Re
     rollup = _frame(engine, "analytics.v_annual_rollup", ROLLUP_COLUMNS, year, region, "region_code, indicator_code")
     monthly = _frame(engine, "analytics.v_monthly_figure", MONTHLY_COLUMNS, year, region,
                      "region_code, indicator_code, month")
+    import pandas as pd
+
+    from etl.queries import months_in_force
+
     order = _catalogue_order()
-    names: dict[str, tuple[str, str]] = {}
+    # a unit is a code and the day it came into force: in 2025 code 79 is two units
+    units: dict[tuple[str, dt.date], tuple[str, str, dt.date | None]] = {}
     for frame in (plan, rollup, monthly):
-        for code, vi, en in zip(frame["region_code"], frame["region_name_vi"], frame["region_name_en"]):
-            names.setdefault(code, (vi, en))
+        for code, start, end, vi, en in zip(frame["region_code"], frame["region_valid_from"], frame["region_valid_to"],
+                                            frame["region_name_vi"], frame["region_name_en"]):
+            units.setdefault((code, start), (vi, en, None if pd.isna(end) else end))
+    shared = {code for code, _ in units if sum(c == code for c, _ in units) > 1}
     regions = []
-    for code in sorted(names):
-        vi, en = names[code]
+    for code, start in sorted(units):
+        vi, en, end = units[(code, start)]
+
+        def of_unit(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[(frame["region_code"] == code) & (frame["region_valid_from"] == start)]
+
         regions.append(RegionData(
-            code=code, name_vi=vi, name_en=en, unit_type=_unit_type(code, year),
-            plan=_sort(plan[plan["region_code"] == code], order),
-            rollup=_sort(rollup[rollup["region_code"] == code], order),
-            monthly=_sort(monthly[monthly["region_code"] == code], order, ("month",)),
+            code=code, name_vi=vi, name_en=en, unit_type=_unit_type(code, start),
+            plan=_sort(of_unit(plan), order), rollup=_sort(of_unit(rollup), order),
+            monthly=_sort(of_unit(monthly), order, ("month",)),
+            in_force=months_in_force(start, end) if code in shared else "", valid_from=start,
         ))
     from etl.export import safe_url
 
@@ -177,7 +197,7 @@ def unit_label(unit: str) -> str:
 
 
 def region_title(r: RegionData) -> str:
-    return f"{r.name_vi} ({r.name_en})" if r.name_en and r.name_en != r.name_vi else r.name_vi
+    return f"{r.heading} ({r.name_en})" if r.name_en and r.name_en != r.name_vi else r.heading
 
 
 PLAN_HEADERS = (
@@ -311,12 +331,12 @@ def chart_plan_vs_actual(r: RegionData, year: int, conv: str) -> str:
     bar_w = width - bar_x - value_w - att_w
     row_h, top = 58, 52
     height = top + row_h * max(len(rows), 1) + 34
-    title = f"Thực hiện so với kế hoạch năm {year} (Actual vs plan {year}) — {r.name_vi}"
+    title = f"Thực hiện so với kế hoạch năm {year} (Actual vs plan {year}) — {r.heading}"
     desc = "; ".join(
         f"{row['indicator_name_vi']}: kế hoạch {fmt_level(row['planned_level'], row['unit'], conv)}, "
         f"thực hiện {fmt_level(row['actual'], row['unit'], conv)} {row['unit']}, "
         f"đạt {fmt_pct(row['attainment_pct'], 1, conv)}" for row in rows) or "Không có chỉ tiêu kế hoạch."
-    out = _svg_open(f"chart-plan-vs-actual-{r.code}", width, height, title, desc)
+    out = _svg_open(f"chart-plan-vs-actual-{r.anchor}", width, height, title, desc)
     out += _legend([("Kế hoạch (Plan)", PLAN_COLOR, "bar"), ("Thực hiện (Actual)", ACTUAL_COLOR, "bar"),
                     ("Chưa đạt (Below plan)", BELOW_COLOR, "bar")], bar_x, 22)
     out.append(f'<text x="{width - 4}" y="22" font-size="12" fill="{MUTED}" text-anchor="end">'
@@ -368,12 +388,12 @@ def chart_growth_vs_target(r: RegionData, year: int, conv: str) -> str:
     plot_x0, plot_x1 = label_w + 20, width - right
     row_h, top = 50, 48
     height = top + row_h * max(len(rows), 1) + 46
-    title = f"Tăng trưởng so với mục tiêu năm {year} (Growth vs target {year}) — {r.name_vi}"
+    title = f"Tăng trưởng so với mục tiêu năm {year} (Growth vs target {year}) — {r.heading}"
     desc = "; ".join(
         f"{row['indicator_name_vi']}: mục tiêu {fmt_pct(row['target_value'], 2, conv, True)}, "
         f"thực hiện {fmt_pct(row['actual_growth_pct'], 2, conv, True)}" for row in rows
     ) or "Không có chỉ tiêu kế hoạch tăng trưởng."
-    out = _svg_open(f"chart-growth-vs-target-{r.code}", width, height, title, desc)
+    out = _svg_open(f"chart-growth-vs-target-{r.anchor}", width, height, title, desc)
     out += _legend([("Mục tiêu tăng trưởng (Growth target)", PLAN_COLOR, "bar"),
                     ("Tăng trưởng thực hiện (Actual growth)", ACTUAL_COLOR, "bar")], plot_x0, 22)
     if not rows:
@@ -503,7 +523,7 @@ def chart_monthly(r: RegionData, indicator: str, year: int, conv: str) -> str:
     values = series("value")
     desc = (f"{first['indicator_name_vi']}, {year} theo tháng (by month): "
             + ", ".join(f"T{m}: {fmt_level(v, first['unit'], conv)}" for m, v in zip(range(1, 13), values)))
-    out = _svg_open(f"chart-monthly-{r.code}-{indicator}", width, height, title, desc)
+    out = _svg_open(f"chart-monthly-{r.anchor}-{indicator}", width, height, title, desc)
     for k, line in enumerate(_wrap(first["indicator_name_vi"], 62, 2)):
         out.append(f'<text x="8" y="{18 + k * 16}" font-size="13" font-weight="bold" fill="{INK}">{_e(line)}</text>')
     out.append(f'<text x="8" y="{52}" font-size="11" fill="{MUTED}">'
@@ -570,7 +590,7 @@ def _plan_table_html(r: RegionData, conv: str) -> str:
         f'<th class="{"l" if i in (1, 2) else ""}">{_e(vi)}<small>({_e(en)})</small></th>'
         for i, (vi, en) in enumerate(PLAN_HEADERS))
     if not rows:
-        return ('<p class="muted" data-testid="plan-gap-empty-' + _e(r.code) + '">Không có chỉ tiêu kế hoạch năm '
+        return ('<p class="muted" data-testid="plan-gap-empty-' + _e(r.anchor) + '">Không có chỉ tiêu kế hoạch năm '
                 "này (No plan targets this year).</p>")
     body = []
     for row in rows:
@@ -580,7 +600,7 @@ def _plan_table_html(r: RegionData, conv: str) -> str:
             f'<td class="l">{_e(row["unit"])}</td><td>{_e(row["actual"])}</td><td>{_e(row["growth"])}</td>'
             f'<td>{_e(row["target"])}</td><td>{_e(row["planned"])}</td>'
             f'<td><span class="pill {row["status"]}">{_e(row["attainment"])}</span></td><td>{_e(row["gap"])}</td></tr>')
-    return (f'<table class="plan-gap" data-testid="plan-gap-{_e(r.code)}"><thead><tr>{head}</tr></thead>'
+    return (f'<table class="plan-gap" data-testid="plan-gap-{_e(r.anchor)}"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table>')
 
 
@@ -616,15 +636,15 @@ def render_html(data: ReportData, conv: str = "vi",
     ]
     if len(data.regions) > 1:
         parts.append('<nav class="toc">' + "".join(
-            f'<a href="#region-{_e(r.code)}">{_e(r.name_vi)}</a>' for r in data.regions) + "</nav>")
+            f'<a href="#region-{_e(r.anchor)}">{_e(r.heading)}</a>' for r in data.regions) + "</nav>")
     if not data.regions:
         parts.append(f'<section class="region"><p>Không có số liệu năm {y} (no figures for {y}).</p></section>')
     for index, r in enumerate(data.regions, start=1):
         if progress:
             progress(index, len(data.regions), r)
         parts += [
-            f'<section class="region" id="region-{_e(r.code)}" data-testid="region-{_e(r.code)}">',
-            f'<h2>{_e(r.name_vi)} <span class="en">({_e(r.name_en)})</span> '
+            f'<section class="region" id="region-{_e(r.anchor)}" data-testid="region-{_e(r.anchor)}">',
+            f'<h2>{_e(r.heading)} <span class="en">({_e(r.name_en)})</span> '
             f'<span class="code">mã (code) {_e(r.code)}</span></h2>',
             _kpis(r, conv),
             f'<h3>Thực hiện so với kế hoạch năm {y} <span class="en">(Actual against the {y} plan)</span></h3>',
@@ -742,6 +762,9 @@ def xlsx_rows(r: RegionData, conv: str) -> list[dict[str, object]]:
 
 def _sheet_title(r: RegionData, used: set[str]) -> str:
     title = f"{r.code} {r.name_vi}"
+    if r.in_force:  # a sheet name has at most 31 characters and no '/': keep the months whole
+        suffix = " " + r.in_force.replace("/", ".")
+        title = title[:31 - len(suffix)].rstrip() + suffix
     for bad in "[]:*?/\\":
         title = title.replace(bad, " ")
     title = title[:31]
@@ -789,7 +812,8 @@ def render_xlsx(data: ReportData, path: Path, conv: str = "vi",
         ws["A4"] = f"BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM {y}"
         ws["A4"].font, ws["A4"].alignment = Font(name="Times New Roman", bold=True, size=14), centre
         ws.merge_cells(f"A5:{last_col}5")
-        ws["A5"] = f"(Report on the {y} indicators — {r.name_en}, GSO code {r.code})"
+        ws["A5"] = f"(Report on the {y} indicators — {r.name_en}, GSO code {r.code}" + (
+            f", {r.in_force.replace('từ', 'from')})" if r.in_force else ")")
         ws["A5"].font, ws["A5"].alignment = Font(name="Times New Roman", italic=True, size=12), centre
         ws.merge_cells(f"A6:{last_col}6")
         ws["A6"] = (f"Số liệu hiện hành lúc {data.generated_at:%H:%M} ngày {data.generated_at:%d/%m/%Y} (UTC), "

@@ -191,5 +191,9 @@ def test_the_rollup_and_the_report_say_which_months_came_from_the_former_units(e
     path = write_report(engine, 2025, "xlsx", tmp_path / "bao_cao_2025.xlsx", region="79", progress=None)
     notes = {ws.title: [r[8].value for r in ws.iter_rows(min_row=10) if r[1].value and "bán lẻ" in str(r[1].value)]
              for ws in load_workbook(path)}
-    assert sorted(notes.values()) == [["Chưa đủ số liệu (6/12 tháng)"],
-                                      ["Gồm 6 tháng của các đơn vị trước sáp nhập"]], notes
+    # the two units of code 79 in 2025 are two sheets, each with its own retail row
+    assert notes == {"79 Thành phố Hồ 08.2008–06.2025": ["Chưa đủ số liệu (6/12 tháng)"],
+                     "79 Thành phố Hồ Chí từ 07.2025": ["Gồm 6 tháng của các đơn vị trước sáp nhập"]}
+    page = write_report(engine, 2025, "html", region="79", progress=None)
+    assert 'data-testid="region-79-200808"' in page and 'data-testid="region-79-202507"' in page
+    assert "Thành phố Hồ Chí Minh (từ 07/2025)" in page and "Thành phố Hồ Chí Minh (08/2008–06/2025)" in page

@@ -8,6 +8,8 @@ SELECT
     r.region_code,
     r.name_vi            AS region_name_vi,
     r.name_en            AS region_name_en,
+    r.valid_from         AS region_valid_from,  -- a code names another unit after a merger (79 since 2025-07-01)
+    r.valid_to           AS region_valid_to,
     i.indicator_code,
     i.name_vi            AS indicator_name_vi,
     i.name_en            AS indicator_name_en,
