@@ -577,7 +577,8 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
         csv_bytes = buffer.getvalue()
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE SCHEMA bench")
-            conn.exec_driver_sql(staging_ddl("bench.bare_copy"))
+            # to the driver without parameters, as apply_schema runs DDL: a '%' in a comment is no placeholder
+            conn.connection.driver_connection.execute(staging_ddl("bench.bare_copy"))
             # the same persistence as the loader's target: an unlogged staging table against a
             # logged baseline would measure the WAL, not the loader
             unlogged = conn.exec_driver_sql("SELECT relpersistence = 'u' FROM pg_class "
