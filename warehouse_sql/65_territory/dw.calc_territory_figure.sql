@@ -16,6 +16,7 @@
 -- the year stays incomplete rather than silently short. A combined reported year to date
 -- needs every member's. from_predecessors marks combined months; the calc views use them as
 -- inputs (running sums, last year's base) but never emit them as the new unit's own figures.
+-- kind and year_rule (dw.dim_indicator) come with each row.
 CREATE OR REPLACE VIEW dw.calc_territory_figure AS
 WITH touched AS (
     SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
@@ -36,6 +37,12 @@ own_versions AS (
     JOIN dw.dim_month AS m ON m.month_key = f.month_key
     JOIN needed AS n
       ON n.region_key = f.region_key AND n.indicator_key = f.indicator_key AND n.year = m.year
+),
+own AS (  -- with the indicator's rules joined here, where the planner knows the row count
+    SELECT v.*, i.kind, i.year_rule
+    FROM own_versions AS v
+    JOIN dw.dim_indicator AS i ON i.indicator_key = v.indicator_key
+    WHERE v.version_rank = 1
 ),
 formed_from AS (  -- a unit made by a merger, each unit it was made from, and from when
     SELECT b.to_region_key AS region_key, b.from_region_key AS member_key, b.effective_date
@@ -79,15 +86,15 @@ combined AS (
     GROUP BY region_key, indicator_key, month_key, year, month
 )
 SELECT region_key, indicator_key, month_key, year, month, value, status, reported_ytd_value,
-       reported_growth_month_pct, reported_growth_ytd_pct, FALSE AS from_predecessors
-FROM own_versions
-WHERE version_rank = 1
+       reported_growth_month_pct, reported_growth_ytd_pct, FALSE AS from_predecessors, kind, year_rule
+FROM own
 UNION ALL
 SELECT c.region_key, c.indicator_key, c.month_key, c.year, c.month, c.value, c.status, c.reported_ytd_value,
        -- a growth rate is its unit's own: the members' rates do not combine into the territory's
        CAST(NULL AS DOUBLE PRECISION) AS reported_growth_month_pct,
        CAST(NULL AS DOUBLE PRECISION) AS reported_growth_ytd_pct,
-       TRUE AS from_predecessors
+       TRUE AS from_predecessors, i.kind, i.year_rule
 FROM combined AS c
 JOIN members_in_force AS e ON e.region_key = c.region_key AND e.month_key = c.month_key
+JOIN dw.dim_indicator AS i ON i.indicator_key = c.indicator_key
 WHERE c.members_reported = e.members_expected

@@ -18,14 +18,13 @@ WITH touched AS (
 source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT
         t.region_key, t.indicator_key, t.year, t.month, t.value, t.reported_ytd_value,
-        t.reported_growth_ytd_pct, t.from_predecessors, i.kind, i.year_rule,
+        t.reported_growth_ytd_pct, t.from_predecessors, t.kind, t.year_rule,
         LAST_VALUE(t.value) OVER (
             PARTITION BY t.region_key, t.indicator_key, t.year
             ORDER BY t.month
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) AS latest_value
     FROM dw.calc_territory_figure AS t
-    JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
 ),
 per_year AS (
     SELECT

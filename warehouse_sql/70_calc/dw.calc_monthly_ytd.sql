@@ -17,9 +17,8 @@ WITH touched AS (
 source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT t.region_key, t.indicator_key, t.month_key, t.year, t.month, t.value, t.status,
            t.reported_ytd_value, t.reported_growth_month_pct, t.reported_growth_ytd_pct, t.from_predecessors,
-           i.kind, i.year_rule
+           t.kind, t.year_rule
     FROM dw.calc_territory_figure AS t
-    JOIN dw.dim_indicator AS i ON i.indicator_key = t.indicator_key
 ),
 running AS (
     SELECT
