@@ -26,6 +26,7 @@ import datetime as dt
 import html
 import math
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +145,7 @@ def load_report_data(engine: Engine, year: int, region: str | None = None) -> Re
         for code, start, end, vi, en in zip(frame["region_code"], frame["region_valid_from"], frame["region_valid_to"],
                                             frame["region_name_vi"], frame["region_name_en"]):
             units.setdefault((code, start), (vi, en, None if pd.isna(end) else end))
-    shared = {code for code, _ in units if sum(c == code for c, _ in units) > 1}
+    shared = {code for code, n in Counter(code for code, _ in units).items() if n > 1}
     regions = []
     for code, start in sorted(units):
         vi, en, end = units[(code, start)]

@@ -600,10 +600,11 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
     """Bring the rollup facts up to date for the keys in ``staging.stg_touched_key``.
 
     Keys of units that were merged into another also touch that unit's keys (see
-    ``_TOUCHED_SUCCESSORS``). Set-based, per fact: the current rows of touched keys that the batch changes (or that
-    no longer exist) are closed (``superseded_by_batch_key``, ``known_until``), and rows
-    that are new or different are inserted. Unchanged rows, and every row of other keys,
-    are left exactly as they were, so history answers "what did we know on date D".
+    ``_TOUCHED_SUCCESSORS``). Set-based, per fact: the current rows of touched keys that the
+    batch changes (or that no longer exist) are closed (``superseded_by_batch_key``,
+    ``known_until``), and rows that are new or different are inserted. Unchanged rows, and
+    every row of other keys, are left exactly as they were, so history answers "what did we
+    know on date D".
     Returns the number of rows inserted per fact.
     """
     conn.execute(sa.text(_TOUCHED_SUCCESSORS), {"batch_key": batch_key})
