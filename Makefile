@@ -41,9 +41,13 @@ demo: venv
 	@echo "== 2021 plan gap (thực hiện so với kế hoạch)"
 	@$(BIN)/statwh plan-gap --year 2021
 
+# One test process per core (at most 4): most tests wait on a database, a subprocess or a DAG run,
+# and each worker has its own PostgreSQL template and Airflow home. PYTEST_PARALLEL= runs serially.
+PYTEST_PARALLEL ?= --numprocesses=auto --maxprocesses=4
+
 test: venv
 	@scripts/ensure-chromium.sh
-	@$(BIN)/python -m pytest; status=$$?; \
+	@$(BIN)/python -m pytest $(PYTEST_PARALLEL); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 bench: venv

@@ -299,7 +299,8 @@ def pytest_unconfigure(config):
     that closing line. pytest has written its summary and cache by now.
     """
     status = getattr(config, "_statwh_exitstatus", None)
-    if status is None or os.environ.get("STATWH_TEST_NORMAL_EXIT"):
+    # An xdist worker ends normally: it still has results to hand to the controller over execnet.
+    if status is None or os.environ.get("STATWH_TEST_NORMAL_EXIT") or hasattr(config, "workerinput"):
         return
     sys.stdout.flush()
     sys.stderr.flush()

@@ -8,11 +8,19 @@
 -- Give people and services login roles that are members: CREATE ROLE ana LOGIN IN ROLE statwh_analyst.
 DO $grants$
 BEGIN
+    -- Two databases on one server may be initialised at once (a second province's warehouse,
+    -- parallel test workers): the loser of a race to create a role finds it made, which is fine.
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'statwh_loader') THEN
-        CREATE ROLE statwh_loader NOLOGIN;
+        BEGIN
+            CREATE ROLE statwh_loader NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'statwh_analyst') THEN
-        CREATE ROLE statwh_analyst NOLOGIN;
+        BEGIN
+            CREATE ROLE statwh_analyst NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO statwh_loader, statwh_analyst', current_database());
 
