@@ -633,6 +633,8 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
                                                         if c != "status" or status_written}}
         places["indicator_code"] = (number, by_kind["code"].label if code else name_col.label)
         places["value"] = (number, value_label)
+        if "ytd" in by_kind:  # the year to date stated beside this month's figure
+            places["reported_ytd_value"] = (number, by_kind["ytd"].label)
         origins.records.setdefault(number, {})[indicator] = places
 
     # --- the rows

@@ -609,6 +609,8 @@ def _reported_with_the_month(raw: RawTable, frame: pd.DataFrame, factor: np.ndar
     * ``reported_ytd_value``: the year to date (lũy kế) of a flow (an indicator whose year is the
       sum of its months), converted like the figure; a stock's or an index's is not stored (an
       index's cumulative figure is an indicator of its own, ``IIP``);
+    * ``reported_ytd_text``, ``reported_ytd_distance_to_whole``: that year to date as written,
+      and its distance to the nearest whole number (the monthly suite's rules on a year to date);
     * ``reported_growth_month_pct``, ``reported_growth_ytd_pct``: the month's and the year to
       date's growth vs the same period last year (% so cùng kỳ), in % whether the report wrote
       an index (same period = 100) or a growth (:mod:`etl.report_layout` has made them growth); an
@@ -616,8 +618,9 @@ def _reported_with_the_month(raw: RawTable, frame: pd.DataFrame, factor: np.ndar
     columns = ("reported_ytd_value", "reported_growth_month_pct", "reported_growth_ytd_pct")
     reported = raw.reported
     if reported is None or reported.frame.empty:
-        for column in columns:
+        for column in columns + ("reported_ytd_distance_to_whole",):
             frame[column] = np.nan
+        frame["reported_ytd_text"] = None
         return
     rows = pd.MultiIndex.from_arrays([frame["source_row"].to_numpy(),
                                       np.asarray(frame["indicator_code"], dtype=object)])
@@ -627,6 +630,10 @@ def _reported_with_the_month(raw: RawTable, frame: pd.DataFrame, factor: np.ndar
                                         (year_rule == "sum", True, year_rule != "none")):
         frame[column] = np.where(applies, stated[measure].to_numpy(dtype="float64"), np.nan)
     frame["reported_ytd_value"] *= factor
+    # for the suite's rules on a year to date: what the clerk wrote, and (counts) how far from whole
+    frame["reported_ytd_text"] = np.where(year_rule == "sum", stated["ytd_text"].to_numpy(dtype=object), None)
+    ytd = frame["reported_ytd_value"].to_numpy(dtype="float64")
+    frame["reported_ytd_distance_to_whole"] = np.abs(ytd - np.round(ytd))
 
 
 def _period_starts(period: pd.Series) -> pd.Series:

@@ -548,6 +548,31 @@ def test_a_count_with_a_decimal_part_is_refused_naming_the_sheets_cell(engine, l
     assert report["problems"] == result.problems
 
 
+@pytest.mark.parametrize("code, ytd, rule, message", [
+    ("FAIRS", "7,5", "count_ytd_whole_number", "a count's year to date (fairs held so far this year) must be a whole number"),
+    ("RETAIL", "-12,5", "flow_ytd_not_negative", "a flow's year to date (sales, exports, output… so far this year) "
+                                                    "cannot be negative"),
+])
+def test_a_year_to_date_that_cannot_be_is_refused_naming_its_cell(engine, landing, code, ytd, rule, message):
+    """The year to date (lũy kế) of a flow becomes the year's figure in December: 7,5 fairs held
+    so far, or negative sales so far, used to load as written while the same in this month's
+    cell was refused."""
+    path = _filled_template(landing, f"bao_cao_luy_ke_{code.lower()}.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, code)
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["ytd"]).value = ytd
+    workbook.save(path)
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "rejected"
+    assert [(p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems if p["severity"] == "error"] == [
+        ("Tháng 12-2021", row, "Lũy kế từ đầu năm", ytd, rule, message, "error")]
+    assert table_contents(engine, DATA_TABLES) == before
+
+
 def test_a_value_written_above_the_table_is_named_where_it_is_written_once(tmp_path):
     path = write_csv(tmp_path, "future.csv", "Mã tỉnh:;79;\nTháng:;01/2099;\n\nChỉ tiêu;Đơn vị;Thực hiện tháng\n"
                                              "KNXK;triệu USD;1,5\nKim ngạch nhập khẩu;triệu USD;2,5\n")
