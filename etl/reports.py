@@ -7,6 +7,10 @@
   plan vs actual per indicator, growth vs growth target, and the months of the year with
   the year to date (lũy kế) and the same months of the previous year. Labels are in
   Vietnamese with English in parentheses; numbers the Vietnamese way by default.
+* Growth vs the previous year is shown twice in the plan table: computed from the annual
+  values the warehouse holds (``growth_pct``, what the plan gap uses) and as the department
+  reported it (``reported_growth_pct``, computed against last year's revised level; '—' when
+  none was reported), marked (*) where the two differ by more than rounding.
 * **XLSX** — the table layout departments file their annual reports in: one sheet per
   region, title rows, columns STT, Chỉ tiêu, Đơn vị, Thực hiện năm trước, Kế hoạch năm,
   Thực hiện năm, So cùng kỳ (%), So kế hoạch (%), Ghi chú. Cells hold numbers with Excel
@@ -53,7 +57,7 @@ MONTHLY_COLUMNS = (
 ROLLUP_COLUMNS = (
     "region_code", "region_valid_from", "region_valid_to", "region_name_vi", "region_name_en", "indicator_code",
     "indicator_name_vi", "indicator_name_en", "indicator_kind", "unit", "year_rule", "months_reported", "months_from_predecessors",
-    "is_complete", "annual_value", "partial_value", "annual_value_prev_year", "growth_pct",
+    "is_complete", "annual_value", "partial_value", "annual_value_prev_year", "growth_pct", "reported_growth_pct",
 )
 
 
@@ -79,6 +83,14 @@ class RegionData:
     @property
     def heading(self) -> str:
         return f"{self.name_vi} ({self.in_force})" if self.in_force else self.name_vi
+
+    def reported_growth(self) -> dict[str, object]:
+        """indicator_code -> the year's growth as the department reported it
+        (``analytics.v_annual_rollup.reported_growth_pct``: a flow's December year to date vs the
+        same period last year; NULL when no report stated one, and for stocks and indexes)."""
+        if self.rollup.empty:
+            return {}
+        return dict(zip(self.rollup["indicator_code"], self.rollup["reported_growth_pct"]))
 
 
 @dataclass
@@ -190,6 +202,22 @@ def fmt_target(kind: str, value: object, unit: str, conv: str) -> str:
     return fmt_pct(value, 2, conv, sign=True) if kind == "growth_pct" else fmt_level(value, unit, conv)
 
 
+#: Beside a reported growth that the computed one does not match within rounding.
+DIFFERS_MARK = "(*)"
+
+
+def reported_differs(computed: object, reported: object) -> bool:
+    """Whether the growth a department reported is further from the computed one than the
+    rounding of the rate as written explains (8,3 allows ±0,05, 8 allows ±0,5): the department
+    computes it against last year's revised level, the warehouse from the levels it holds."""
+    if _missing(computed) or _missing(reported):
+        return False
+    from etl.quality import written_half_unit
+
+    # _cell: a rate written as an index, 108,2, is stored as 8.200000000000003
+    return abs(float(computed) - float(reported)) > written_half_unit(_cell(reported)) + 1e-9
+
+
 UNIT_LABEL = {"count": "số lượng (count)"}
 
 
@@ -203,16 +231,38 @@ def region_title(r: RegionData) -> str:
 
 PLAN_HEADERS = (
     ("STT", "No."), ("Chỉ tiêu", "Indicator"), ("Đơn vị", "Unit"), ("Thực hiện", "Actual"),
-    ("So cùng kỳ", "Growth"), ("Kế hoạch", "Target"), ("Mức kế hoạch", "Planned level"),
-    ("Đạt % KH", "Attainment"), ("Chênh lệch", "Gap, pp"),
+    ("Tăng trưởng tính toán", "Computed growth"), ("Tăng trưởng báo cáo", "Reported growth"),
+    ("Kế hoạch", "Target"), ("Mức kế hoạch", "Planned level"), ("Đạt % KH", "Attainment"), ("Chênh lệch", "Gap, pp"),
+)
+#: What the plan table's figures are, under it (HTML) or above the tables (Markdown): the
+#: two growth columns, then the plan columns.
+PLAN_NOTES = (
+    "Tăng trưởng tính toán = thực hiện năm / thực hiện năm trước × 100 − 100, từ số liệu lưu trong kho (chỉ số "
+    "IIP: chỉ số − 100). Tăng trưởng báo cáo = lũy kế 12 tháng so cùng kỳ theo báo cáo tháng 12 của Sở, tính so "
+    "với số liệu năm trước đã điều chỉnh nên có thể khác tăng trưởng tính toán; —: Sở không báo cáo. "
+    f"{DIFFERS_MARK}: hai mức tăng trưởng khác nhau quá mức làm tròn (computed growth = actual / last year's actual "
+    "× 100 − 100, from the figures the warehouse holds, for the IIP index − 100; reported growth = the year to date "
+    "vs the same period last year as the department's December report states it, computed against last year's "
+    f"revised level, so it can differ from the computed growth; —: none reported; {DIFFERS_MARK}: the two differ by "
+    "more than rounding).",
+    "Đạt % KH = thực hiện / mức kế hoạch × 100. Mức kế hoạch của chỉ tiêu tăng trưởng = thực hiện năm trước × "
+    "(1 + mục tiêu). Chênh lệch = tăng trưởng tính toán − mục tiêu, điểm phần trăm. Đạt % KH và chênh lệch tính "
+    "theo số liệu lưu trong kho, không theo tăng trưởng báo cáo (attainment = actual / planned level; planned "
+    "level of a growth target = last year's actual × (1 + target); gap = computed growth − target growth, "
+    "percentage points; attainment and gap use the figures the warehouse holds, not the reported growth).",
 )
 
 
-def plan_rows(r: RegionData, conv: str) -> list[dict[str, str]]:
-    """The plan-gap table of a region as display strings (shared by HTML and Markdown)."""
+def plan_rows(r: RegionData, conv: str) -> list[dict[str, str | bool]]:
+    """The plan-gap table of a region as display strings (shared by HTML and Markdown). The
+    reported growth is '—' when none is stored, marked when it differs from the computed one
+    (``reported_differs``)."""
+    reported_growth = r.reported_growth()
     rows = []
     for i, row in enumerate(r.plan.to_dict(orient="records"), start=1):
         unit = row["unit"]
+        reported = reported_growth.get(row["indicator_code"])
+        differs = reported_differs(row["actual_growth_pct"], reported)
         actual = fmt_level(row["actual"], unit, conv)
         if _missing(row["actual"]) and not row["is_actual_complete"]:
             actual = "— (chưa đủ số liệu / incomplete)"
@@ -224,6 +274,8 @@ def plan_rows(r: RegionData, conv: str) -> list[dict[str, str]]:
             "unit": unit_label(unit),
             "actual": actual,
             "growth": fmt_pct(row["actual_growth_pct"], 2, conv, sign=True),
+            "reported_growth": fmt_pct(reported, 2, conv, sign=True) + (f" {DIFFERS_MARK}" if differs else ""),
+            "reported_differs": differs,
             "target": fmt_target(row["target_kind"], row["target_value"], unit, conv),
             "planned": fmt_level(row["planned_level"], unit, conv),
             "attainment": fmt_pct(row["attainment_pct"], 1, conv),
@@ -573,6 +625,7 @@ table.plan-gap th small{display:block;font-weight:normal;color:#64748b}
 table.plan-gap td{padding:7px 8px;border-bottom:1px solid #e2e8f0;text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 table.plan-gap th.l,table.plan-gap td.l{text-align:left;white-space:normal}
 table.plan-gap td small{color:#64748b}
+table.plan-gap td.differs{color:#6d28d9;font-weight:600;cursor:help}
 .pill{display:inline-block;min-width:62px;padding:2px 8px;border-radius:10px;font-weight:600;text-align:center}
 .pill.met{background:#ccfbf1;color:#115e59}.pill.near{background:#ffedd5;color:#9a3412}.pill.below{background:#fee2e2;color:#991b1b}.pill.none{background:#f1f5f9;color:#64748b}
 figure{margin:8px 0 0}
@@ -585,6 +638,11 @@ footer{font-size:12px;color:#64748b;text-align:center;margin-top:8px}
 """
 
 
+DIFFERS_TITLE = ("Khác tăng trưởng tính toán quá mức làm tròn: Sở tính so với số liệu năm trước đã điều chỉnh "
+                 "(differs from the computed growth by more than rounding: the department computes it against "
+                 "last year's revised level)")
+
+
 def _plan_table_html(r: RegionData, conv: str) -> str:
     rows = plan_rows(r, conv)
     head = "".join(
@@ -595,10 +653,12 @@ def _plan_table_html(r: RegionData, conv: str) -> str:
                 "này (No plan targets this year).</p>")
     body = []
     for row in rows:
+        differs = f' class="differs" title="{_e(DIFFERS_TITLE)}"' if row["reported_differs"] else ""
         body.append(
             f'<tr data-indicator="{_e(row["code"])}"><td>{row["stt"]}</td>'
             f'<td class="l">{_e(row["indicator"])}<br><small>{_e(row["indicator_en"])} · {_e(row["code"])}</small></td>'
             f'<td class="l">{_e(row["unit"])}</td><td>{_e(row["actual"])}</td><td>{_e(row["growth"])}</td>'
+            f'<td data-column="reported-growth"{differs}>{_e(row["reported_growth"])}</td>'
             f'<td>{_e(row["target"])}</td><td>{_e(row["planned"])}</td>'
             f'<td><span class="pill {row["status"]}">{_e(row["attainment"])}</span></td><td>{_e(row["gap"])}</td></tr>')
     return (f'<table class="plan-gap" data-testid="plan-gap-{_e(r.anchor)}"><thead><tr>{head}</tr></thead>'
@@ -650,10 +710,7 @@ def render_html(data: ReportData, conv: str = "vi",
             _kpis(r, conv),
             f'<h3>Thực hiện so với kế hoạch năm {y} <span class="en">(Actual against the {y} plan)</span></h3>',
             _plan_table_html(r, conv),
-            '<p class="note">Đạt % KH = thực hiện / mức kế hoạch × 100. Mức kế hoạch của chỉ tiêu tăng trưởng = '
-            "thực hiện năm trước × (1 + mục tiêu). Chênh lệch = tăng trưởng thực hiện − mục tiêu, điểm phần trăm "
-            "(attainment = actual / planned level; planned level of a growth target = last year's actual × "
-            "(1 + target); gap = actual growth − target growth, percentage points).</p>",
+            *(f'<p class="note">{_e(note)}</p>' for note in PLAN_NOTES),
         ]
         if not r.plan.empty:
             parts += [
@@ -681,11 +738,17 @@ def render_html(data: ReportData, conv: str = "vi",
 # --------------------------------------------------------------------------- Markdown
 
 
+def _md_escape(text: str) -> str:
+    """Text as Markdown shows it: a '|' does not end a table cell, the (*) mark is no emphasis."""
+    return text.replace("|", "\\|").replace("*", "\\*")
+
+
 def render_markdown(data: ReportData, conv: str = "vi",
                     progress: Callable[[int, int, RegionData], None] | None = None) -> str:
     y = data.year
     lines = [f"# Báo cáo thực hiện kế hoạch năm {y} (Plan attainment report {y})", "",
-             f"Số liệu hiện hành lúc (figures as held at) {data.generated_at:%Y-%m-%d %H:%M} UTC.", ""]
+             f"Số liệu hiện hành lúc (figures as held at) {data.generated_at:%Y-%m-%d %H:%M} UTC.", "",
+             "Ghi chú (notes):", "", *(f"- {_md_escape(note)}" for note in PLAN_NOTES), ""]
     if not data.regions:
         lines.append(f"Không có số liệu năm {y} (no figures for {y}).")
     header = "| " + " | ".join(f"{vi} ({en})" for vi, en in PLAN_HEADERS) + " |"
@@ -701,8 +764,8 @@ def render_markdown(data: ReportData, conv: str = "vi",
         lines += [header, align]
         for row in rows:
             cells = [row["stt"], f"{row['indicator']} ({row['code']})", row["unit"], row["actual"], row["growth"],
-                     row["target"], row["planned"], row["attainment"], row["gap"]]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+                     row["reported_growth"], row["target"], row["planned"], row["attainment"], row["gap"]]
+            lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
