@@ -7,10 +7,10 @@
   plan vs actual per indicator, growth vs growth target, and the months of the year with
   the year to date (lũy kế) and the same months of the previous year. Labels are in
   Vietnamese with English in parentheses; numbers the Vietnamese way by default.
-* Growth vs the previous year is shown twice in the plan table: computed from the annual
-  values the warehouse holds (``growth_pct``, what the plan gap uses) and as the department
-  reported it (``reported_growth_pct``, computed against last year's revised level; '—' when
-  none was reported), marked (*) where the two differ by more than rounding.
+* Growth vs the previous year is shown twice in the plan table and the growth chart: computed
+  from the annual values the warehouse holds (``growth_pct``, what the plan gap uses) and as
+  the department reported it (``reported_growth_pct``, computed against last year's revised
+  level; '—' when none was reported), marked (*) where the two differ by more than rounding.
 * **XLSX** — the table layout departments file their annual reports in: one sheet per
   region, title rows, columns STT, Chỉ tiêu, Đơn vị, Thực hiện năm trước, Kế hoạch năm,
   Thực hiện năm, So cùng kỳ (%), So kế hoạch (%), Ghi chú. Cells hold numbers with Excel
@@ -295,7 +295,7 @@ def _status(attainment: object) -> str:
 
 INK, MUTED, GRID = "#1f2937", "#64748b", "#e2e8f0"
 PLAN_COLOR, ACTUAL_COLOR, BELOW_COLOR = "#94a3b8", "#0f766e", "#c2410c"
-PREV_COLOR = "#94a3b8"
+PREV_COLOR, REPORTED_COLOR = "#94a3b8", "#6d28d9"
 FONT = 'font-family="DejaVu Sans, Segoe UI, Roboto, Noto Sans, Arial, sans-serif"'
 
 
@@ -435,25 +435,35 @@ def chart_plan_vs_actual(r: RegionData, year: int, conv: str) -> str:
 
 
 def chart_growth_vs_target(r: RegionData, year: int, conv: str) -> str:
-    """Horizontal bars on one % axis: growth target and actual growth, per growth target."""
-    rows = [row for row in r.plan.to_dict(orient="records") if row["target_kind"] == "growth_pct"]
+    """Horizontal bars on one % axis, per growth target: the target, the computed growth (the
+    plan gap's) and, where the department reported one, the reported growth."""
+    reported = r.reported_growth()
+    rows = [{**row, "reported_growth_pct": reported.get(row["indicator_code"])}
+            for row in r.plan.to_dict(orient="records") if row["target_kind"] == "growth_pct"]
+    any_reported = any(not _missing(row["reported_growth_pct"]) for row in rows)
     width, label_w, right = 1100, 360, 70
     plot_x0, plot_x1 = label_w + 20, width - right
-    row_h, top = 50, 48
+    row_h, top = 64 if any_reported else 50, 48
     height = top + row_h * max(len(rows), 1) + 46
     title = f"Tăng trưởng so với mục tiêu năm {year} (Growth vs target {year}) — {r.heading}"
     desc = "; ".join(
         f"{row['indicator_name_vi']}: mục tiêu {fmt_pct(row['target_value'], 2, conv, True)}, "
-        f"thực hiện {fmt_pct(row['actual_growth_pct'], 2, conv, True)}" for row in rows
+        f"tính toán {fmt_pct(row['actual_growth_pct'], 2, conv, True)}"
+        + (f", báo cáo {fmt_pct(row['reported_growth_pct'], 2, conv, True)}" if any_reported else "") for row in rows
     ) or "Không có chỉ tiêu kế hoạch tăng trưởng."
     out = _svg_open(f"chart-growth-vs-target-{r.anchor}", width, height, title, desc)
     out += _legend([("Mục tiêu tăng trưởng (Growth target)", PLAN_COLOR, "bar"),
-                    ("Tăng trưởng thực hiện (Actual growth)", ACTUAL_COLOR, "bar")], plot_x0, 22)
+                    ("Tăng trưởng tính toán (Computed growth)", ACTUAL_COLOR, "bar")]
+                   + ([("Tăng trưởng báo cáo (Reported growth)", REPORTED_COLOR, "bar")] if any_reported else []),
+                   6 if any_reported else plot_x0, 22)  # three items fit only from the left edge
     if not rows:
         out.append(f'<text x="{plot_x0}" y="{top + 22}" font-size="14" fill="{MUTED}">'
                    "Không có chỉ tiêu kế hoạch tăng trưởng (No growth targets)</text></svg>")
         return "\n".join(out)
-    values = [float(v) for row in rows for v in (row["target_value"], row["actual_growth_pct"]) if not _missing(v)]
+    series_of_row = (("target_value", PLAN_COLOR, "target"), ("actual_growth_pct", ACTUAL_COLOR, "actual"))
+    if any_reported:
+        series_of_row += (("reported_growth_pct", REPORTED_COLOR, "reported"),)
+    values = [float(row[column]) for row in rows for column, _, _ in series_of_row if not _missing(row[column])]
     ticks = nice_ticks(min(0.0, *values), max(0.0, *values), 5)
     lo, hi = ticks[0], ticks[-1]
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1
@@ -474,9 +484,8 @@ def chart_growth_vs_target(r: RegionData, year: int, conv: str) -> str:
         ly = y + 14 if len(lines) == 2 else y + 20
         for k, line in enumerate(lines):
             out.append(f'<text x="6" y="{ly + k * 15}" font-size="12.5" fill="{INK}">{_e(line)}</text>')
-        for k, (value, color, series) in enumerate(((row["target_value"], PLAN_COLOR, "target"),
-                                                    (row["actual_growth_pct"], ACTUAL_COLOR, "actual"))):
-            by = y + 4 + k * 19
+        for k, (column, color, series) in enumerate(series_of_row):
+            value, by = row[column], y + 4 + k * 19
             if _missing(value):
                 out.append(f'<text x="{x(0) + 4:.1f}" y="{by + 12}" font-size="12" fill="{MUTED}">—</text>')
                 continue

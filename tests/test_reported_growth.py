@@ -300,7 +300,7 @@ def test_the_report_mark_is_for_a_difference_beyond_rounding():
 
 
 def test_html_report_shows_the_reported_growth_beside_the_computed_one(engine, landing):
-    from tests.test_reports import _plan_row
+    from tests.test_reports import _parse, _plan_row
 
     _growth_targets_and_a_reported_growth(engine, landing)
     page = write_report(engine, 2023, "html", progress=None)
@@ -324,6 +324,13 @@ def test_html_report_shows_the_reported_growth_beside_the_computed_one(engine, l
     assert "tính so với số liệu năm trước đã điều chỉnh" in note and "(*): hai mức tăng trưởng khác nhau" in note
     assert "computed against last year's revised level" in note
     assert "attainment and gap use the figures the warehouse holds, not the reported growth" in note
+    # the growth chart: a reported bar for retail sales only, beside the computed ones
+    dom = _parse(page)
+    bars = [a["data-series"] for _, a in dom.marks("chart-growth-vs-target-74")]
+    assert sorted(bars) == ["actual", "actual", "reported", "target", "target"]
+    chart = page.split('data-testid="chart-growth-vs-target-74"', 1)[1].split("</svg>", 1)[0]
+    assert f"tính toán {_growth(GROWTH_YEAR)}%, báo cáo {_growth(REPORTED_GROWTH_YEAR)}%" in chart
+    assert "Tăng trưởng báo cáo (Reported growth)" in chart
 
 
 def test_markdown_report_shows_the_reported_growth_beside_the_computed_one(engine, landing):
