@@ -7,18 +7,19 @@
   plan vs actual per indicator, growth vs growth target, and the months of the year with
   the year to date (lũy kế) and the same months of the previous year. Labels are in
   Vietnamese with English in parentheses; numbers the Vietnamese way by default.
-* Growth vs the previous year is shown twice in the plan table and the growth chart: computed
-  from the annual values the warehouse holds (``growth_pct``, what the plan gap uses) and as
-  the department reported it (``reported_growth_pct``, computed against last year's revised
-  level; '—' when none was reported), marked (*) where the two differ by more than rounding.
+* Growth vs the previous year is shown twice wherever it is shown: computed from the annual
+  values the warehouse holds (``growth_pct``, what the plan gap uses) and as the department
+  reported it (``reported_growth_pct``, computed against last year's revised level; '—' or a
+  blank cell when none was reported), marked (*) where the two differ by more than rounding.
 * **XLSX** — the table layout departments file their annual reports in: one sheet per
   region, title rows, columns STT, Chỉ tiêu, Đơn vị, Thực hiện năm trước, Kế hoạch năm,
-  Thực hiện năm, So cùng kỳ (%), So kế hoạch (%), Ghi chú. Cells hold numbers with Excel
-  number formats (``#,##0.0``); Excel draws the separators from the reader's locale, so a
-  Vietnamese Excel shows ``231.578,0`` and an English one ``231,578.0`` for the same cell,
-  and the figures stay numbers a clerk can add up. (A format cannot force ``.`` as the
-  grouping mark without turning the number into text.) ``--numbers`` applies to the text
-  in the sheet (notes) only.
+  Thực hiện năm, So cùng kỳ tính toán (%), So cùng kỳ theo báo cáo (%), So kế hoạch (%),
+  Ghi chú (where the (*) mark goes, since a number cell cannot carry it). Cells hold numbers
+  with Excel number formats (``#,##0.0``); Excel draws the separators from the reader's
+  locale, so a Vietnamese Excel shows ``231.578,0`` and an English one ``231,578.0`` for the
+  same cell, and the figures stay numbers a clerk can add up. (A format cannot force ``.``
+  as the grouping mark without turning the number into text.) ``--numbers`` applies to the
+  text in the sheet (notes) only.
 * **Markdown** — the plan-gap table per region.
 
 Everything is read from the ``analytics`` views, so the analyst role can run it.
@@ -782,9 +783,9 @@ def render_markdown(data: ReportData, conv: str = "vi",
 # --------------------------------------------------------------------------- XLSX
 
 XLSX_HEADERS = ("STT", "Chỉ tiêu", "Đơn vị", "Thực hiện năm trước", "Kế hoạch năm", "Thực hiện năm",
-                "So cùng kỳ (%)", "So kế hoạch (%)", "Ghi chú")
-XLSX_NUMBERING = ("A", "B", "C", "1", "2", "3", "4 = 3/1", "5 = 3/2", "D")
-XLSX_WIDTHS = (6, 50, 14, 17, 17, 17, 13, 13, 34)
+                "So cùng kỳ tính toán (%)", "So cùng kỳ theo báo cáo (%)", "So kế hoạch (%)", "Ghi chú")
+XLSX_NUMBERING = ("A", "B", "C", "1", "2", "3", "4 = 3/1", "5", "6 = 3/2", "D")
+XLSX_WIDTHS = (6, 50, 14, 17, 17, 17, 13, 13, 13, 34)
 HEADER_ROW = 8
 
 
@@ -813,7 +814,11 @@ def xlsx_rows(r: RegionData, conv: str) -> list[dict[str, object]]:
         actual = roll["annual_value"] if roll else target["actual"]
         previous = roll["annual_value_prev_year"] if roll else target["actual_prev_year"]
         growth = roll["growth_pct"] if roll else target["actual_growth_pct"]
+        reported = roll["reported_growth_pct"] if roll else None
         notes = []
+        if reported_differs(growth, reported):
+            notes.append(f"{DIFFERS_MARK} So cùng kỳ theo báo cáo khác số tính toán: Sở tính so với số liệu năm "
+                         "trước đã điều chỉnh")
         if target is not None and target["target_kind"] == "growth_pct":
             notes.append(f"KH tăng {format_number(target['target_value'], 2, conv)}% so với năm trước")
         if roll is not None and not roll["is_complete"]:
@@ -826,6 +831,7 @@ def xlsx_rows(r: RegionData, conv: str) -> list[dict[str, object]]:
             "planned": None if target is None else _cell(target["planned_level"]),
             "actual": _cell(actual),
             "vs_previous": None if _missing(growth) else _cell(100 + float(growth)),
+            "reported_vs_previous": None if _missing(reported) else _cell(100 + float(reported)),
             "vs_plan": None if target is None else _cell(target["attainment_pct"]),
             "note": "; ".join(notes), "number_format": _number_format(unit),
             "pct_format": "0.00" if unit == "%" else "0.0",
@@ -904,26 +910,29 @@ def render_xlsx(data: ReportData, path: Path, conv: str = "vi",
         row_no = HEADER_ROW + 2
         for stt, row in enumerate(xlsx_rows(r, conv), start=1):
             values = (stt, row["indicator"], row["unit"], row["previous"], row["planned"], row["actual"],
-                      row["vs_previous"], row["vs_plan"], row["note"])
+                      row["vs_previous"], row["reported_vs_previous"], row["vs_plan"], row["note"])
             for col, value in enumerate(values, start=1):
                 cell = ws.cell(row=row_no, column=col, value=value)
                 cell.font, cell.border = body_font, border
                 if col in (4, 5, 6):
                     cell.number_format = row["number_format"]
-                elif col in (7, 8):
+                elif col in (7, 8, 9):
                     cell.number_format = row["pct_format"]
                 cell.alignment = Alignment(horizontal="center" if col in (1, 3) else None, vertical="center",
-                                           wrap_text=col in (2, 9))
+                                           wrap_text=col in (2, 10))
             row_no += 1
-        notes = ("Ghi chú: So cùng kỳ (%) = Thực hiện năm / Thực hiện năm trước × 100 (với chỉ số IIP: chỉ số "
-                 "lũy kế tháng 12); So kế hoạch (%) = Thực hiện năm / Kế hoạch năm × 100; Kế hoạch năm của chỉ tiêu "
-                 "tăng trưởng = Thực hiện năm trước × (1 + mức tăng kế hoạch). Ô trống: chưa có số liệu hoặc không "
-                 "có kế hoạch.")
+        notes = ("Ghi chú: So cùng kỳ tính toán (%) = Thực hiện năm / Thực hiện năm trước × 100, từ số liệu lưu "
+                 "trong kho (với chỉ số IIP: chỉ số lũy kế tháng 12); So cùng kỳ theo báo cáo (%) = lũy kế 12 tháng "
+                 "so cùng kỳ theo báo cáo tháng 12 của Sở, tính so với số liệu năm trước đã điều chỉnh nên có thể "
+                 f"khác số tính toán; dấu {DIFFERS_MARK} ở cột Ghi chú: hai số khác nhau quá mức làm tròn; So kế "
+                 "hoạch (%) = Thực hiện năm / Kế hoạch năm × 100; Kế hoạch năm của chỉ tiêu tăng trưởng = Thực hiện "
+                 "năm trước × (1 + mức tăng kế hoạch), tính theo số liệu lưu trong kho, không theo số báo cáo. Ô "
+                 "trống: chưa có số liệu, Sở không báo cáo hoặc không có kế hoạch.")
         ws.merge_cells(start_row=row_no + 1, start_column=1, end_row=row_no + 1, end_column=len(XLSX_HEADERS))
         note = ws.cell(row=row_no + 1, column=1, value=notes)
         note.font = Font(name="Times New Roman", italic=True, size=11)
         note.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[row_no + 1].height = 48
+        ws.row_dimensions[row_no + 1].height = 80
         ws.freeze_panes = ws.cell(row=HEADER_ROW + 2, column=4)
         ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW + 1}"
         ws.page_setup.orientation = "landscape"

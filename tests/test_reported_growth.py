@@ -353,3 +353,28 @@ def test_markdown_report_shows_the_reported_growth_beside_the_computed_one(engin
     note = text.split("Ghi chú (notes):", 1)[1].split("## ", 1)[0]
     assert "tính so với số liệu năm trước đã điều chỉnh" in note and r"(\*): hai mức tăng trưởng khác nhau" in note
     assert "attainment and gap use the figures the warehouse holds, not the reported growth" in note
+
+
+def test_xlsx_report_shows_the_reported_growth_beside_the_computed_one(engine, landing, tmp_path):
+    from openpyxl import load_workbook
+
+    _growth_targets_and_a_reported_growth(engine, landing)
+    ws = load_workbook(write_report(engine, 2023, "xlsx", tmp_path / "bao_cao_2023.xlsx", progress=None))[
+        "74 Bình Dương"]
+    column = {cell.value: cell.column - 1 for cell in ws[8]}
+    computed, reported = column["So cùng kỳ tính toán (%)"], column["So cùng kỳ theo báo cáo (%)"]
+    rows = {r[1].value: r for r in ws.iter_rows(min_row=10) if isinstance(r[0].value, int)}
+    retail, exports = rows[RETAIL_NAME], rows[EXPORT_NAME]
+    assert retail[column["Thực hiện năm"]].value == YTD_2023                       # December's year to date
+    assert retail[computed].value == pytest.approx(100 + GROWTH_YEAR)
+    assert retail[reported].value == pytest.approx(100 + REPORTED_GROWTH_YEAR)    # a number, 108,3
+    assert retail[reported].number_format == retail[computed].number_format == "0.0"
+    assert "(*) So cùng kỳ theo báo cáo khác số tính toán" in retail[column["Ghi chú"]].value
+    assert retail[column["So kế hoạch (%)"]].value == pytest.approx(
+        (1 + GROWTH_YEAR / 100) / (1 + TARGETS["RETAIL"] / 100) * 100)
+    assert exports[computed].value == pytest.approx(100 + EXPORT_GROWTH)
+    assert exports[reported].value is None                                         # none reported: blank
+    assert "(*)" not in (exports[column["Ghi chú"]].value or "")
+    note = next(r[0].value for r in ws.iter_rows(min_row=10) if str(r[0].value or "").startswith("Ghi chú:"))
+    assert "So cùng kỳ theo báo cáo (%) = lũy kế 12 tháng so cùng kỳ theo báo cáo tháng 12 của Sở" in note
+    assert "tính theo số liệu lưu trong kho, không theo số báo cáo" in note
