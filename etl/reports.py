@@ -7,14 +7,19 @@
   plan vs actual per indicator, growth vs growth target, and the months of the year with
   the year to date (lũy kế) and the same months of the previous year. Labels are in
   Vietnamese with English in parentheses; numbers the Vietnamese way by default.
+* Growth vs the previous year is shown twice wherever it is shown: computed from the annual
+  values the warehouse holds (``growth_pct``, what the plan gap uses) and as the department
+  reported it (``reported_growth_pct``, computed against last year's revised level; '—' or a
+  blank cell when none was reported), marked (*) where the two differ by more than rounding.
 * **XLSX** — the table layout departments file their annual reports in: one sheet per
   region, title rows, columns STT, Chỉ tiêu, Đơn vị, Thực hiện năm trước, Kế hoạch năm,
-  Thực hiện năm, So cùng kỳ (%), So kế hoạch (%), Ghi chú. Cells hold numbers with Excel
-  number formats (``#,##0.0``); Excel draws the separators from the reader's locale, so a
-  Vietnamese Excel shows ``231.578,0`` and an English one ``231,578.0`` for the same cell,
-  and the figures stay numbers a clerk can add up. (A format cannot force ``.`` as the
-  grouping mark without turning the number into text.) ``--numbers`` applies to the text
-  in the sheet (notes) only.
+  Thực hiện năm, So cùng kỳ tính toán (%), So cùng kỳ theo báo cáo (%), So kế hoạch (%),
+  Ghi chú (where the (*) mark goes, since a number cell cannot carry it). Cells hold numbers
+  with Excel number formats (``#,##0.0``); Excel draws the separators from the reader's
+  locale, so a Vietnamese Excel shows ``231.578,0`` and an English one ``231,578.0`` for the
+  same cell, and the figures stay numbers a clerk can add up. (A format cannot force ``.``
+  as the grouping mark without turning the number into text.) ``--numbers`` applies to the
+  text in the sheet (notes) only.
 * **Markdown** — the plan-gap table per region.
 
 Everything is read from the ``analytics`` views, so the analyst role can run it.
@@ -53,7 +58,7 @@ MONTHLY_COLUMNS = (
 ROLLUP_COLUMNS = (
     "region_code", "region_valid_from", "region_valid_to", "region_name_vi", "region_name_en", "indicator_code",
     "indicator_name_vi", "indicator_name_en", "indicator_kind", "unit", "year_rule", "months_reported", "months_from_predecessors",
-    "is_complete", "annual_value", "partial_value", "annual_value_prev_year", "growth_pct",
+    "is_complete", "annual_value", "partial_value", "annual_value_prev_year", "growth_pct", "reported_growth_pct",
 )
 
 
@@ -79,6 +84,14 @@ class RegionData:
     @property
     def heading(self) -> str:
         return f"{self.name_vi} ({self.in_force})" if self.in_force else self.name_vi
+
+    def reported_growth(self) -> dict[str, object]:
+        """indicator_code -> the year's growth as the department reported it
+        (``analytics.v_annual_rollup.reported_growth_pct``: a flow's December year to date vs the
+        same period last year; NULL when no report stated one, and for stocks and indexes)."""
+        if self.rollup.empty:
+            return {}
+        return dict(zip(self.rollup["indicator_code"], self.rollup["reported_growth_pct"]))
 
 
 @dataclass
@@ -190,6 +203,22 @@ def fmt_target(kind: str, value: object, unit: str, conv: str) -> str:
     return fmt_pct(value, 2, conv, sign=True) if kind == "growth_pct" else fmt_level(value, unit, conv)
 
 
+#: Beside a reported growth that the computed one does not match within rounding.
+DIFFERS_MARK = "(*)"
+
+
+def reported_differs(computed: object, reported: object) -> bool:
+    """Whether the growth a department reported is further from the computed one than the
+    rounding of the rate as written explains (8,3 allows ±0,05, 8 allows ±0,5): the department
+    computes it against last year's revised level, the warehouse from the levels it holds."""
+    if _missing(computed) or _missing(reported):
+        return False
+    from etl.quality import written_half_unit
+
+    # _cell: a rate written as an index, 108,2, is stored as 8.200000000000003
+    return abs(float(computed) - float(reported)) > written_half_unit(_cell(reported)) + 1e-9
+
+
 UNIT_LABEL = {"count": "số lượng (count)"}
 
 
@@ -203,16 +232,38 @@ def region_title(r: RegionData) -> str:
 
 PLAN_HEADERS = (
     ("STT", "No."), ("Chỉ tiêu", "Indicator"), ("Đơn vị", "Unit"), ("Thực hiện", "Actual"),
-    ("So cùng kỳ", "Growth"), ("Kế hoạch", "Target"), ("Mức kế hoạch", "Planned level"),
-    ("Đạt % KH", "Attainment"), ("Chênh lệch", "Gap, pp"),
+    ("Tăng trưởng tính toán", "Computed growth"), ("Tăng trưởng báo cáo", "Reported growth"),
+    ("Kế hoạch", "Target"), ("Mức kế hoạch", "Planned level"), ("Đạt % KH", "Attainment"), ("Chênh lệch", "Gap, pp"),
+)
+#: What the plan table's figures are, under it (HTML) or above the tables (Markdown): the
+#: two growth columns, then the plan columns.
+PLAN_NOTES = (
+    "Tăng trưởng tính toán = thực hiện năm / thực hiện năm trước × 100 − 100, từ số liệu lưu trong kho (chỉ số "
+    "IIP: chỉ số − 100). Tăng trưởng báo cáo = lũy kế 12 tháng so cùng kỳ theo báo cáo tháng 12 của Sở, tính so "
+    "với số liệu năm trước đã điều chỉnh nên có thể khác tăng trưởng tính toán; —: Sở không báo cáo. "
+    f"{DIFFERS_MARK}: hai mức tăng trưởng khác nhau quá mức làm tròn (computed growth = actual / last year's actual "
+    "× 100 − 100, from the figures the warehouse holds, for the IIP index − 100; reported growth = the year to date "
+    "vs the same period last year as the department's December report states it, computed against last year's "
+    f"revised level, so it can differ from the computed growth; —: none reported; {DIFFERS_MARK}: the two differ by "
+    "more than rounding).",
+    "Đạt % KH = thực hiện / mức kế hoạch × 100. Mức kế hoạch của chỉ tiêu tăng trưởng = thực hiện năm trước × "
+    "(1 + mục tiêu). Chênh lệch = tăng trưởng tính toán − mục tiêu, điểm phần trăm. Đạt % KH và chênh lệch tính "
+    "theo số liệu lưu trong kho, không theo tăng trưởng báo cáo (attainment = actual / planned level; planned "
+    "level of a growth target = last year's actual × (1 + target); gap = computed growth − target growth, "
+    "percentage points; attainment and gap use the figures the warehouse holds, not the reported growth).",
 )
 
 
-def plan_rows(r: RegionData, conv: str) -> list[dict[str, str]]:
-    """The plan-gap table of a region as display strings (shared by HTML and Markdown)."""
+def plan_rows(r: RegionData, conv: str) -> list[dict[str, str | bool]]:
+    """The plan-gap table of a region as display strings (shared by HTML and Markdown). The
+    reported growth is '—' when none is stored, marked when it differs from the computed one
+    (``reported_differs``)."""
+    reported_growth = r.reported_growth()
     rows = []
     for i, row in enumerate(r.plan.to_dict(orient="records"), start=1):
         unit = row["unit"]
+        reported = reported_growth.get(row["indicator_code"])
+        differs = reported_differs(row["actual_growth_pct"], reported)
         actual = fmt_level(row["actual"], unit, conv)
         if _missing(row["actual"]) and not row["is_actual_complete"]:
             actual = "— (chưa đủ số liệu / incomplete)"
@@ -224,6 +275,8 @@ def plan_rows(r: RegionData, conv: str) -> list[dict[str, str]]:
             "unit": unit_label(unit),
             "actual": actual,
             "growth": fmt_pct(row["actual_growth_pct"], 2, conv, sign=True),
+            "reported_growth": fmt_pct(reported, 2, conv, sign=True) + (f" {DIFFERS_MARK}" if differs else ""),
+            "reported_differs": differs,
             "target": fmt_target(row["target_kind"], row["target_value"], unit, conv),
             "planned": fmt_level(row["planned_level"], unit, conv),
             "attainment": fmt_pct(row["attainment_pct"], 1, conv),
@@ -243,7 +296,7 @@ def _status(attainment: object) -> str:
 
 INK, MUTED, GRID = "#1f2937", "#64748b", "#e2e8f0"
 PLAN_COLOR, ACTUAL_COLOR, BELOW_COLOR = "#94a3b8", "#0f766e", "#c2410c"
-PREV_COLOR = "#94a3b8"
+PREV_COLOR, REPORTED_COLOR = "#94a3b8", "#6d28d9"
 FONT = 'font-family="DejaVu Sans, Segoe UI, Roboto, Noto Sans, Arial, sans-serif"'
 
 
@@ -383,25 +436,35 @@ def chart_plan_vs_actual(r: RegionData, year: int, conv: str) -> str:
 
 
 def chart_growth_vs_target(r: RegionData, year: int, conv: str) -> str:
-    """Horizontal bars on one % axis: growth target and actual growth, per growth target."""
-    rows = [row for row in r.plan.to_dict(orient="records") if row["target_kind"] == "growth_pct"]
+    """Horizontal bars on one % axis, per growth target: the target, the computed growth (the
+    plan gap's) and, where the department reported one, the reported growth."""
+    reported = r.reported_growth()
+    rows = [{**row, "reported_growth_pct": reported.get(row["indicator_code"])}
+            for row in r.plan.to_dict(orient="records") if row["target_kind"] == "growth_pct"]
+    any_reported = any(not _missing(row["reported_growth_pct"]) for row in rows)
     width, label_w, right = 1100, 360, 70
     plot_x0, plot_x1 = label_w + 20, width - right
-    row_h, top = 50, 48
+    row_h, top = 64 if any_reported else 50, 48
     height = top + row_h * max(len(rows), 1) + 46
     title = f"Tăng trưởng so với mục tiêu năm {year} (Growth vs target {year}) — {r.heading}"
     desc = "; ".join(
         f"{row['indicator_name_vi']}: mục tiêu {fmt_pct(row['target_value'], 2, conv, True)}, "
-        f"thực hiện {fmt_pct(row['actual_growth_pct'], 2, conv, True)}" for row in rows
+        f"tính toán {fmt_pct(row['actual_growth_pct'], 2, conv, True)}"
+        + (f", báo cáo {fmt_pct(row['reported_growth_pct'], 2, conv, True)}" if any_reported else "") for row in rows
     ) or "Không có chỉ tiêu kế hoạch tăng trưởng."
     out = _svg_open(f"chart-growth-vs-target-{r.anchor}", width, height, title, desc)
     out += _legend([("Mục tiêu tăng trưởng (Growth target)", PLAN_COLOR, "bar"),
-                    ("Tăng trưởng thực hiện (Actual growth)", ACTUAL_COLOR, "bar")], plot_x0, 22)
+                    ("Tăng trưởng tính toán (Computed growth)", ACTUAL_COLOR, "bar")]
+                   + ([("Tăng trưởng báo cáo (Reported growth)", REPORTED_COLOR, "bar")] if any_reported else []),
+                   6 if any_reported else plot_x0, 22)  # three items fit only from the left edge
     if not rows:
         out.append(f'<text x="{plot_x0}" y="{top + 22}" font-size="14" fill="{MUTED}">'
                    "Không có chỉ tiêu kế hoạch tăng trưởng (No growth targets)</text></svg>")
         return "\n".join(out)
-    values = [float(v) for row in rows for v in (row["target_value"], row["actual_growth_pct"]) if not _missing(v)]
+    series_of_row = (("target_value", PLAN_COLOR, "target"), ("actual_growth_pct", ACTUAL_COLOR, "actual"))
+    if any_reported:
+        series_of_row += (("reported_growth_pct", REPORTED_COLOR, "reported"),)
+    values = [float(row[column]) for row in rows for column, _, _ in series_of_row if not _missing(row[column])]
     ticks = nice_ticks(min(0.0, *values), max(0.0, *values), 5)
     lo, hi = ticks[0], ticks[-1]
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1
@@ -422,9 +485,8 @@ def chart_growth_vs_target(r: RegionData, year: int, conv: str) -> str:
         ly = y + 14 if len(lines) == 2 else y + 20
         for k, line in enumerate(lines):
             out.append(f'<text x="6" y="{ly + k * 15}" font-size="12.5" fill="{INK}">{_e(line)}</text>')
-        for k, (value, color, series) in enumerate(((row["target_value"], PLAN_COLOR, "target"),
-                                                    (row["actual_growth_pct"], ACTUAL_COLOR, "actual"))):
-            by = y + 4 + k * 19
+        for k, (column, color, series) in enumerate(series_of_row):
+            value, by = row[column], y + 4 + k * 19
             if _missing(value):
                 out.append(f'<text x="{x(0) + 4:.1f}" y="{by + 12}" font-size="12" fill="{MUTED}">—</text>')
                 continue
@@ -573,6 +635,7 @@ table.plan-gap th small{display:block;font-weight:normal;color:#64748b}
 table.plan-gap td{padding:7px 8px;border-bottom:1px solid #e2e8f0;text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 table.plan-gap th.l,table.plan-gap td.l{text-align:left;white-space:normal}
 table.plan-gap td small{color:#64748b}
+table.plan-gap td.differs{color:#6d28d9;font-weight:600;cursor:help}
 .pill{display:inline-block;min-width:62px;padding:2px 8px;border-radius:10px;font-weight:600;text-align:center}
 .pill.met{background:#ccfbf1;color:#115e59}.pill.near{background:#ffedd5;color:#9a3412}.pill.below{background:#fee2e2;color:#991b1b}.pill.none{background:#f1f5f9;color:#64748b}
 figure{margin:8px 0 0}
@@ -585,6 +648,11 @@ footer{font-size:12px;color:#64748b;text-align:center;margin-top:8px}
 """
 
 
+DIFFERS_TITLE = ("Khác tăng trưởng tính toán quá mức làm tròn: Sở tính so với số liệu năm trước đã điều chỉnh "
+                 "(differs from the computed growth by more than rounding: the department computes it against "
+                 "last year's revised level)")
+
+
 def _plan_table_html(r: RegionData, conv: str) -> str:
     rows = plan_rows(r, conv)
     head = "".join(
@@ -595,10 +663,12 @@ def _plan_table_html(r: RegionData, conv: str) -> str:
                 "này (No plan targets this year).</p>")
     body = []
     for row in rows:
+        differs = f' class="differs" title="{_e(DIFFERS_TITLE)}"' if row["reported_differs"] else ""
         body.append(
             f'<tr data-indicator="{_e(row["code"])}"><td>{row["stt"]}</td>'
             f'<td class="l">{_e(row["indicator"])}<br><small>{_e(row["indicator_en"])} · {_e(row["code"])}</small></td>'
             f'<td class="l">{_e(row["unit"])}</td><td>{_e(row["actual"])}</td><td>{_e(row["growth"])}</td>'
+            f'<td data-column="reported-growth"{differs}>{_e(row["reported_growth"])}</td>'
             f'<td>{_e(row["target"])}</td><td>{_e(row["planned"])}</td>'
             f'<td><span class="pill {row["status"]}">{_e(row["attainment"])}</span></td><td>{_e(row["gap"])}</td></tr>')
     return (f'<table class="plan-gap" data-testid="plan-gap-{_e(r.anchor)}"><thead><tr>{head}</tr></thead>'
@@ -650,10 +720,7 @@ def render_html(data: ReportData, conv: str = "vi",
             _kpis(r, conv),
             f'<h3>Thực hiện so với kế hoạch năm {y} <span class="en">(Actual against the {y} plan)</span></h3>',
             _plan_table_html(r, conv),
-            '<p class="note">Đạt % KH = thực hiện / mức kế hoạch × 100. Mức kế hoạch của chỉ tiêu tăng trưởng = '
-            "thực hiện năm trước × (1 + mục tiêu). Chênh lệch = tăng trưởng thực hiện − mục tiêu, điểm phần trăm "
-            "(attainment = actual / planned level; planned level of a growth target = last year's actual × "
-            "(1 + target); gap = actual growth − target growth, percentage points).</p>",
+            *(f'<p class="note">{_e(note)}</p>' for note in PLAN_NOTES),
         ]
         if not r.plan.empty:
             parts += [
@@ -681,11 +748,17 @@ def render_html(data: ReportData, conv: str = "vi",
 # --------------------------------------------------------------------------- Markdown
 
 
+def _md_escape(text: str) -> str:
+    """Text as Markdown shows it: a '|' does not end a table cell, the (*) mark is no emphasis."""
+    return text.replace("|", "\\|").replace("*", "\\*")
+
+
 def render_markdown(data: ReportData, conv: str = "vi",
                     progress: Callable[[int, int, RegionData], None] | None = None) -> str:
     y = data.year
     lines = [f"# Báo cáo thực hiện kế hoạch năm {y} (Plan attainment report {y})", "",
-             f"Số liệu hiện hành lúc (figures as held at) {data.generated_at:%Y-%m-%d %H:%M} UTC.", ""]
+             f"Số liệu hiện hành lúc (figures as held at) {data.generated_at:%Y-%m-%d %H:%M} UTC.", "",
+             "Ghi chú (notes):", "", *(f"- {_md_escape(note)}" for note in PLAN_NOTES), ""]
     if not data.regions:
         lines.append(f"Không có số liệu năm {y} (no figures for {y}).")
     header = "| " + " | ".join(f"{vi} ({en})" for vi, en in PLAN_HEADERS) + " |"
@@ -701,8 +774,8 @@ def render_markdown(data: ReportData, conv: str = "vi",
         lines += [header, align]
         for row in rows:
             cells = [row["stt"], f"{row['indicator']} ({row['code']})", row["unit"], row["actual"], row["growth"],
-                     row["target"], row["planned"], row["attainment"], row["gap"]]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+                     row["reported_growth"], row["target"], row["planned"], row["attainment"], row["gap"]]
+            lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -710,9 +783,9 @@ def render_markdown(data: ReportData, conv: str = "vi",
 # --------------------------------------------------------------------------- XLSX
 
 XLSX_HEADERS = ("STT", "Chỉ tiêu", "Đơn vị", "Thực hiện năm trước", "Kế hoạch năm", "Thực hiện năm",
-                "So cùng kỳ (%)", "So kế hoạch (%)", "Ghi chú")
-XLSX_NUMBERING = ("A", "B", "C", "1", "2", "3", "4 = 3/1", "5 = 3/2", "D")
-XLSX_WIDTHS = (6, 50, 14, 17, 17, 17, 13, 13, 34)
+                "So cùng kỳ tính toán (%)", "So cùng kỳ theo báo cáo (%)", "So kế hoạch (%)", "Ghi chú")
+XLSX_NUMBERING = ("A", "B", "C", "1", "2", "3", "4 = 3/1", "5", "6 = 3/2", "D")
+XLSX_WIDTHS = (6, 50, 14, 17, 17, 17, 13, 13, 13, 34)
 HEADER_ROW = 8
 
 
@@ -741,7 +814,11 @@ def xlsx_rows(r: RegionData, conv: str) -> list[dict[str, object]]:
         actual = roll["annual_value"] if roll else target["actual"]
         previous = roll["annual_value_prev_year"] if roll else target["actual_prev_year"]
         growth = roll["growth_pct"] if roll else target["actual_growth_pct"]
+        reported = roll["reported_growth_pct"] if roll else None
         notes = []
+        if reported_differs(growth, reported):
+            notes.append(f"{DIFFERS_MARK} So cùng kỳ theo báo cáo khác số tính toán: Sở tính so với số liệu năm "
+                         "trước đã điều chỉnh")
         if target is not None and target["target_kind"] == "growth_pct":
             notes.append(f"KH tăng {format_number(target['target_value'], 2, conv)}% so với năm trước")
         if roll is not None and not roll["is_complete"]:
@@ -754,6 +831,7 @@ def xlsx_rows(r: RegionData, conv: str) -> list[dict[str, object]]:
             "planned": None if target is None else _cell(target["planned_level"]),
             "actual": _cell(actual),
             "vs_previous": None if _missing(growth) else _cell(100 + float(growth)),
+            "reported_vs_previous": None if _missing(reported) else _cell(100 + float(reported)),
             "vs_plan": None if target is None else _cell(target["attainment_pct"]),
             "note": "; ".join(notes), "number_format": _number_format(unit),
             "pct_format": "0.00" if unit == "%" else "0.0",
@@ -832,26 +910,29 @@ def render_xlsx(data: ReportData, path: Path, conv: str = "vi",
         row_no = HEADER_ROW + 2
         for stt, row in enumerate(xlsx_rows(r, conv), start=1):
             values = (stt, row["indicator"], row["unit"], row["previous"], row["planned"], row["actual"],
-                      row["vs_previous"], row["vs_plan"], row["note"])
+                      row["vs_previous"], row["reported_vs_previous"], row["vs_plan"], row["note"])
             for col, value in enumerate(values, start=1):
                 cell = ws.cell(row=row_no, column=col, value=value)
                 cell.font, cell.border = body_font, border
                 if col in (4, 5, 6):
                     cell.number_format = row["number_format"]
-                elif col in (7, 8):
+                elif col in (7, 8, 9):
                     cell.number_format = row["pct_format"]
                 cell.alignment = Alignment(horizontal="center" if col in (1, 3) else None, vertical="center",
-                                           wrap_text=col in (2, 9))
+                                           wrap_text=col in (2, 10))
             row_no += 1
-        notes = ("Ghi chú: So cùng kỳ (%) = Thực hiện năm / Thực hiện năm trước × 100 (với chỉ số IIP: chỉ số "
-                 "lũy kế tháng 12); So kế hoạch (%) = Thực hiện năm / Kế hoạch năm × 100; Kế hoạch năm của chỉ tiêu "
-                 "tăng trưởng = Thực hiện năm trước × (1 + mức tăng kế hoạch). Ô trống: chưa có số liệu hoặc không "
-                 "có kế hoạch.")
+        notes = ("Ghi chú: So cùng kỳ tính toán (%) = Thực hiện năm / Thực hiện năm trước × 100, từ số liệu lưu "
+                 "trong kho (với chỉ số IIP: chỉ số lũy kế tháng 12); So cùng kỳ theo báo cáo (%) = lũy kế 12 tháng "
+                 "so cùng kỳ theo báo cáo tháng 12 của Sở, tính so với số liệu năm trước đã điều chỉnh nên có thể "
+                 f"khác số tính toán; dấu {DIFFERS_MARK} ở cột Ghi chú: hai số khác nhau quá mức làm tròn; So kế "
+                 "hoạch (%) = Thực hiện năm / Kế hoạch năm × 100; Kế hoạch năm của chỉ tiêu tăng trưởng = Thực hiện "
+                 "năm trước × (1 + mức tăng kế hoạch), tính theo số liệu lưu trong kho, không theo số báo cáo. Ô "
+                 "trống: chưa có số liệu, Sở không báo cáo hoặc không có kế hoạch.")
         ws.merge_cells(start_row=row_no + 1, start_column=1, end_row=row_no + 1, end_column=len(XLSX_HEADERS))
         note = ws.cell(row=row_no + 1, column=1, value=notes)
         note.font = Font(name="Times New Roman", italic=True, size=11)
         note.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[row_no + 1].height = 48
+        ws.row_dimensions[row_no + 1].height = 80
         ws.freeze_panes = ws.cell(row=HEADER_ROW + 2, column=4)
         ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW + 1}"
         ws.page_setup.orientation = "landscape"

@@ -189,7 +189,7 @@ def test_the_rollup_and_the_report_say_which_months_came_from_the_former_units(e
     assert "12 (6 before merger)" in new_city and "before merger" not in old_city
 
     path = write_report(engine, 2025, "xlsx", tmp_path / "bao_cao_2025.xlsx", region="79", progress=None)
-    notes = {ws.title: [r[8].value for r in ws.iter_rows(min_row=10) if r[1].value and "bán lẻ" in str(r[1].value)]
+    notes = {ws.title: [r[9].value for r in ws.iter_rows(min_row=10) if r[1].value and "bán lẻ" in str(r[1].value)]
              for ws in load_workbook(path)}
     # the two units of code 79 in 2025 are two sheets, each with its own retail row
     assert notes == {"79 Thành phố Hồ 08.2008–06.2025": ["Chưa đủ số liệu (6/12 tháng)"],

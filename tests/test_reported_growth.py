@@ -11,6 +11,8 @@ computed against 2022 as revised since. Every test runs on DuckDB and PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 
 from etl.pipeline import ingest_file
 from etl.queries import annual_rollup, plan_gap, render_rollup
+from etl.reports import write_report
 from etl.warehouse import WAREHOUSE_TABLES, table_contents
 from tests.conftest import write_csv
 
@@ -249,3 +252,129 @@ def test_statwh_init_upgrades_a_warehouse_from_before_reported_growth(engine, la
     assert _december(engine)["reported_growth_ytd_pct"] == pytest.approx(REPORTED_GROWTH_YEAR)
     assert _year(engine)["reported_growth_pct"] == pytest.approx(REPORTED_GROWTH_YEAR)
     assert statwh(["init"]) == 0 and apply_schema(engine) == 0
+
+
+# --------------------------------------------------------------------------- the reports
+# Bình Dương 2023 with two growth targets: retail sales, whose December report states +8,3%
+# for the year against 2022 as revised while the stored levels give +9%, and exports, sent in
+# the long format only (no reported growth: +10% computed, nothing reported).
+
+#: exports (triệu USD), every month of 2022 and of 2023 in the long format: +10% computed
+EXPORTS_2022, EXPORTS_2023 = 2_500, 2_750
+EXPORT_GROWTH = EXPORTS_2023 * 12 / (EXPORTS_2022 * 12) * 100 - 100
+TARGETS = {"RETAIL": 10, "EXPORT": 12}
+RETAIL_NAME = "Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng"
+EXPORT_NAME = "Kim ngạch xuất khẩu"
+COMPUTED, REPORTED = "Tăng trưởng tính toán (Computed growth)", "Tăng trưởng báo cáo (Reported growth)"
+
+
+def _growth_targets_and_a_reported_growth(engine, landing) -> None:
+    _levels_first_stored(engine, landing)
+    exports = "".join(f"74;EXPORT;{year}-{m:02d};{_vi(level)};triệu USD;official\n"
+                      for year, level in ((2022, EXPORTS_2022), (2023, EXPORTS_2023)) for m in range(1, 13))
+    plan = "".join(f"74;{code};2023;growth_pct;{target};%\n" for code, target in TARGETS.items())
+    for path in (write_csv(landing, "74_export.csv", "# number_format: vi\n"
+                                                     "region_code;indicator_code;period;value;unit;status\n" + exports),
+                 write_csv(landing, "kh_74_2023.csv",
+                           "region_code;indicator_code;year;target_kind;target_value;unit\n" + plan),
+                 _december_report(landing)):
+        assert ingest_file(path, engine).status == "loaded", path.name
+
+
+def _growth(value: float) -> str:
+    """A growth (or a gap in points) as the reports write it, to 0,01: +9, −1,5."""
+    from etl.queries import format_number
+
+    return format_number(value, 2, "vi", sign=True)
+
+
+def test_the_report_mark_is_for_a_difference_beyond_rounding():
+    from etl.reports import reported_differs
+
+    assert reported_differs(GROWTH_YEAR, REPORTED_GROWTH_YEAR)                  # 9 against 8,3
+    assert not reported_differs(GROWTH_YEAR, round(GROWTH_YEAR, 1))             # 9,0 as written: rounding
+    assert not reported_differs(GROWTH_YEAR, 9.0)                               # "9": ±0,5
+    assert reported_differs(GROWTH_DECEMBER, 108.2 - 100)                       # an index, ±0,05
+    assert not reported_differs(8.23, 108.2 - 100)
+    assert not reported_differs(GROWTH_YEAR, None) and not reported_differs(None, REPORTED_GROWTH_YEAR)
+
+
+def test_html_report_shows_the_reported_growth_beside_the_computed_one(engine, landing):
+    from tests.test_reports import _parse, _plan_row
+
+    _growth_targets_and_a_reported_growth(engine, landing)
+    page = write_report(engine, 2023, "html", progress=None)
+    table = page.split('data-testid="plan-gap-74"', 1)[1].split("</table>", 1)[0]
+    headers = [re.sub(r"<[^>]+>", " ", th).split() for th in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+    headers = [" ".join(words) for words in headers]
+    assert COMPUTED in headers and REPORTED in headers
+
+    def cells(code: str) -> dict[str, str]:
+        row = re.findall(r"<td[^>]*>(.*?)</td>", _plan_row(page, "74", code))
+        return dict(zip(headers, (html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in row)))
+
+    retail, exports = cells("RETAIL"), cells("EXPORT")
+    assert retail[COMPUTED] == f"{_growth(GROWTH_YEAR)}%" == "+9%"
+    assert retail[REPORTED] == f"{_growth(REPORTED_GROWTH_YEAR)}% (*)" == "+8,3% (*)"   # marked: it differs
+    assert exports[COMPUTED] == f"{_growth(EXPORT_GROWTH)}%" and exports[REPORTED] == "—"
+    # the gap keeps the computed growth
+    assert retail["Chênh lệch (Gap, pp)"] == _growth(GROWTH_YEAR - TARGETS["RETAIL"])
+    assert exports["Chênh lệch (Gap, pp)"] == _growth(EXPORT_GROWTH - TARGETS["EXPORT"])
+    note = html.unescape(page.split('data-testid="plan-gap-74"', 1)[1].split("</table>", 1)[1].split("<h3>", 1)[0])
+    assert "tính so với số liệu năm trước đã điều chỉnh" in note and "(*): hai mức tăng trưởng khác nhau" in note
+    assert "computed against last year's revised level" in note
+    assert "attainment and gap use the figures the warehouse holds, not the reported growth" in note
+    # the growth chart: a reported bar for retail sales only, beside the computed ones
+    dom = _parse(page)
+    bars = [a["data-series"] for _, a in dom.marks("chart-growth-vs-target-74")]
+    assert sorted(bars) == ["actual", "actual", "reported", "target", "target"]
+    chart = page.split('data-testid="chart-growth-vs-target-74"', 1)[1].split("</svg>", 1)[0]
+    assert f"tính toán {_growth(GROWTH_YEAR)}%, báo cáo {_growth(REPORTED_GROWTH_YEAR)}%" in chart
+    assert "Tăng trưởng báo cáo (Reported growth)" in chart
+
+
+def test_markdown_report_shows_the_reported_growth_beside_the_computed_one(engine, landing):
+    _growth_targets_and_a_reported_growth(engine, landing)
+    text = write_report(engine, 2023, "md", progress=None)
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("| STT"))
+    names = [c.strip() for c in header.strip("|").split("|")]
+    assert COMPUTED in names and REPORTED in names
+
+    def cells(code: str) -> dict[str, str]:
+        line = next(line for line in lines if f"({code}) |" in line)
+        return dict(zip(names, (c.strip() for c in re.split(r"(?<!\\)\|", line.strip("|")))))
+
+    retail, exports = cells("RETAIL"), cells("EXPORT")
+    assert retail[COMPUTED] == f"{_growth(GROWTH_YEAR)}%"
+    assert retail[REPORTED] == f"{_growth(REPORTED_GROWTH_YEAR)}% (\\*)"           # the mark, escaped
+    assert exports[COMPUTED] == f"{_growth(EXPORT_GROWTH)}%" and exports[REPORTED] == "—"
+    assert retail["Chênh lệch (Gap, pp)"] == _growth(GROWTH_YEAR - TARGETS["RETAIL"])
+    note = text.split("Ghi chú (notes):", 1)[1].split("## ", 1)[0]
+    assert "tính so với số liệu năm trước đã điều chỉnh" in note and r"(\*): hai mức tăng trưởng khác nhau" in note
+    assert "attainment and gap use the figures the warehouse holds, not the reported growth" in note
+
+
+def test_xlsx_report_shows_the_reported_growth_beside_the_computed_one(engine, landing, tmp_path):
+    from openpyxl import load_workbook
+
+    _growth_targets_and_a_reported_growth(engine, landing)
+    ws = load_workbook(write_report(engine, 2023, "xlsx", tmp_path / "bao_cao_2023.xlsx", progress=None))[
+        "74 Bình Dương"]
+    column = {cell.value: cell.column - 1 for cell in ws[8]}
+    computed, reported = column["So cùng kỳ tính toán (%)"], column["So cùng kỳ theo báo cáo (%)"]
+    rows = {r[1].value: r for r in ws.iter_rows(min_row=10) if isinstance(r[0].value, int)}
+    retail, exports = rows[RETAIL_NAME], rows[EXPORT_NAME]
+    assert retail[column["Thực hiện năm"]].value == YTD_2023                       # December's year to date
+    assert retail[computed].value == pytest.approx(100 + GROWTH_YEAR)
+    assert retail[reported].value == pytest.approx(100 + REPORTED_GROWTH_YEAR)    # a number, 108,3
+    assert retail[reported].number_format == retail[computed].number_format == "0.0"
+    assert "(*) So cùng kỳ theo báo cáo khác số tính toán" in retail[column["Ghi chú"]].value
+    assert retail[column["So kế hoạch (%)"]].value == pytest.approx(
+        (1 + GROWTH_YEAR / 100) / (1 + TARGETS["RETAIL"] / 100) * 100)
+    assert exports[computed].value == pytest.approx(100 + EXPORT_GROWTH)
+    assert exports[reported].value is None                                         # none reported: blank
+    assert "(*)" not in (exports[column["Ghi chú"]].value or "")
+    note = next(r[0].value for r in ws.iter_rows(min_row=10) if str(r[0].value or "").startswith("Ghi chú:"))
+    assert "So cùng kỳ theo báo cáo (%) = lũy kế 12 tháng so cùng kỳ theo báo cáo tháng 12 của Sở" in note
+    assert "tính theo số liệu lưu trong kho, không theo số báo cáo" in note

@@ -125,9 +125,11 @@ def test_html_report_one_region_english_numbers(sample_warehouse):
 def test_markdown_report(sample_warehouse):
     text = write_report(sample_warehouse, 2021, "md", progress=None)
     assert "## Bình Dương (Binh Duong) — 74" in text and "## Bến Tre (Ben Tre) — 83" in text
-    assert ("| 2 | Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng (RETAIL) | tỷ đồng | 231.578 | +3,4% "
+    # the sample is in the long format: no reported growth, a dash beside the computed one
+    assert ("| 2 | Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng (RETAIL) | tỷ đồng | 231.578 | +3,4% | — "
             "| +16% | 259.797,3 | 89,1% | −12,6 |") in text
-    assert "| 1 | Công suất điện gió hòa lưới điện quốc gia (WIND_MW) | MW | 93,7 | — | 93,7 | 93,7 | 100% | — |" in text
+    assert ("| 1 | Công suất điện gió hòa lưới điện quốc gia (WIND_MW) | MW | 93,7 | — | — | 93,7 | 93,7 | 100% | — |"
+            in text)
     assert sum(1 for line in text.splitlines() if re.match(r"\| \d+ \|", line)) == 7
 
 
@@ -144,7 +146,8 @@ def test_xlsx_report_government_layout(sample_warehouse, tmp_path):
     assert ws["A1"].value == "UBND TỈNH BÌNH DƯƠNG" and ws["A2"].value == "SỞ CÔNG THƯƠNG"
     assert ws["A4"].value == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2021"
     assert [c.value for c in ws[8]] == ["STT", "Chỉ tiêu", "Đơn vị", "Thực hiện năm trước", "Kế hoạch năm",
-                                        "Thực hiện năm", "So cùng kỳ (%)", "So kế hoạch (%)", "Ghi chú"]
+                                        "Thực hiện năm", "So cùng kỳ tính toán (%)", "So cùng kỳ theo báo cáo (%)",
+                                        "So kế hoạch (%)", "Ghi chú"]
     assert ws.freeze_panes == "D10"
     assert ws.column_dimensions["B"].width >= 40 and ws.column_dimensions["D"].width >= 14
     rows = {r[1].value: r for r in ws.iter_rows(min_row=10) if isinstance(r[0].value, int)}
@@ -153,17 +156,18 @@ def test_xlsx_report_government_layout(sample_warehouse, tmp_path):
     assert retail[5].value == pytest.approx(231578)                   # numbers, not text
     assert retail[4].value == pytest.approx(259797.3, abs=0.1)
     assert retail[3].value == pytest.approx(223963.2, abs=0.1)
-    assert round(retail[6].value, 1) == 103.4 and round(retail[7].value, 1) == 89.1
-    assert retail[5].number_format == "#,##0.0" and retail[7].number_format == "0.0"
-    assert "16%" in retail[8].value
+    assert round(retail[6].value, 1) == 103.4 and round(retail[8].value, 1) == 89.1
+    assert retail[7].value is None                                      # the sample reports no growth
+    assert retail[5].number_format == "#,##0.0" and retail[8].number_format == "0.0"
+    assert "16%" in retail[9].value
     fairs = rows["Phiên chợ đưa hàng Việt về nông thôn"]
-    assert fairs[5].value == 8 and fairs[5].number_format == "#,##0" and fairs[7].value == pytest.approx(80)
+    assert fairs[5].value == 8 and fairs[5].number_format == "#,##0" and fairs[8].value == pytest.approx(80)
     trade = rows["Cán cân thương mại (xuất khẩu trừ nhập khẩu)"]
     assert trade[5].value == 6810 and trade[4].value is None            # no plan: an empty cell
     assert "IIP_MONTH" not in {r[1].value for r in rows.values()}       # a monthly index has no year
     bt = wb["83 Bến Tre"]
     wind = next(r for r in bt.iter_rows(min_row=10) if r[1].value == "Công suất điện gió hòa lưới điện quốc gia")
-    assert wind[5].value == pytest.approx(93.7) and wind[7].value == pytest.approx(100)
+    assert wind[5].value == pytest.approx(93.7) and wind[8].value == pytest.approx(100)
 
 
 # --------------------------------------------------------------------------- command line
