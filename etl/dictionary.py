@@ -300,7 +300,7 @@ class DbObject:
 class Dictionary:
     objects: list[DbObject]
     indicators: list[dict[str, str]]
-    regions: dict[str, int]
+    regions: dict[str, int | str]  # unit counts, and the reorganisation's dates (ISO)
     generated_at: dt.datetime
 
     def get(self, name: str) -> DbObject | None:
@@ -600,7 +600,8 @@ def build_dictionary(sql_dir: Path | None = None) -> Dictionary:
         for _, row in reference.indicators.iterrows()
     ]
     regions = reference.regions
-    merger = dt.date(2025, 7, 1)
+    # the latest reorganisation in the crosswalk (2025-07-01 today), not a date written here
+    merger = max(reference.crosswalk["effective_date"])
     before = merger - dt.timedelta(days=1)
 
     def in_force(day: dt.date) -> int:
@@ -608,7 +609,8 @@ def build_dictionary(sql_dir: Path | None = None) -> Dictionary:
                        if f <= day and (t is None or t >= day)))
 
     counts = {"units": len(regions), "before_merger": in_force(before), "from_merger": in_force(merger),
-              "crosswalk_rows": len(reference.crosswalk)}
+              "crosswalk_rows": len(reference.crosswalk), "last_day_before": before.isoformat(),
+              "merger_date": merger.isoformat()}
     return Dictionary(objects=parsed, indicators=indicators, regions=counts,
                       generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
 
@@ -654,7 +656,8 @@ def render_markdown(d: Dictionary) -> str:
         "Do not edit by hand: change the DDL comments and regenerate.",
         "",
         f"Regions (`etl/reference/regions.csv`): {d.regions['units']} administrative units over time — "
-        f"{d.regions['before_merger']} in force until 2025-06-30, {d.regions['from_merger']} from 2025-07-01; "
+        f"{d.regions['before_merger']} in force until {d.regions['last_day_before']}, "
+        f"{d.regions['from_merger']} from {d.regions['merger_date']}; "
         f"{d.regions['crosswalk_rows']} crosswalk rows (pre-merger unit → post-merger unit).",
         "",
         "## Objects",
@@ -714,7 +717,8 @@ def render_html(d: Dictionary) -> str:
         "<code>warehouse_sql/*/*.sql</code> (header and inline comments), <code>etl/reference/</code> and the "
         "glossary in <code>etl/dictionary.py</code>.</p>",
         f"<p>Regions: {d.regions['units']} administrative units over time — {d.regions['before_merger']} in force "
-        f"until 2025-06-30, {d.regions['from_merger']} from 2025-07-01; {d.regions['crosswalk_rows']} crosswalk rows.</p>",
+        f"until {d.regions['last_day_before']}, {d.regions['from_merger']} from {d.regions['merger_date']}; "
+        f"{d.regions['crosswalk_rows']} crosswalk rows.</p>",
         "<h2>Objects</h2><table><thead><tr><th>object</th><th>kind</th><th>grain</th></tr></thead><tbody>",
     ]
     for o in d.relations():
