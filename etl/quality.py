@@ -231,13 +231,19 @@ def _unit_slips(check: dict, before: pd.DataFrame, new: pd.DataFrame) -> list[tu
 def written_half_units(values: np.ndarray) -> np.ndarray:
     """:func:`written_half_unit` of every value at once: the fewest decimals (0 to 12) that
     give the value back; any value needing more (not written by a person) goes the scalar
-    way, so both always agree."""
+    way, so both always agree.
+
+    ``np.round(x, d)`` scales by ``10**d``: only below 2**50 after scaling is that exact enough
+    to trust (34359738368.75391 × 10**5 lands on ...390.5 and rounds to the wrong integer, while
+    × 10**6 is past float's fractions and "gives the value back" with one decimal too many);
+    a larger value goes the scalar way."""
     values = np.asarray(values, dtype=float)
     half = np.full(values.shape, np.nan)
     finite = np.isfinite(values)
     with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow when scaled for more decimals
         for decimals in range(13):
-            settled = finite & np.isnan(half) & (np.round(values, decimals) == values)
+            exact_enough = np.abs(values) * 10.0 ** decimals < 2.0 ** 50
+            settled = finite & np.isnan(half) & exact_enough & (np.round(values, decimals) == values)
             half[settled] = 0.5 * 10.0 ** -decimals
     rest = np.isnan(half)
     half[rest] = [written_half_unit(v) if math.isfinite(v) else 0.0 for v in values[rest]]
