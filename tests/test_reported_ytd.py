@@ -297,6 +297,12 @@ def test_todays_year_adds_the_december_ytds_only_when_every_member_reported_one(
     ingest_file(_report(landing, 12, brvt[-1], brvt_ytd, region="77"), engine)
     reported = DECEMBER_YTD_2023 + hcm_ytd + brvt_ytd
     assert _today(engine, "79", 2023) == (reported, "reported_december_ytd", "complete")
+    with engine.connect() as conn:
+        revision, revision_pct = conn.execute(sa.text(
+            "SELECT implied_revision, implied_revision_pct FROM analytics.v_annual_rollup_today_boundaries "
+            "WHERE region_code = '79' AND indicator_code = 'RETAIL' AND year = 2023")).one()
+    assert revision == pytest.approx(reported - months)           # the members' revisions inside their YTDs
+    assert revision_pct == pytest.approx((reported - months) / months * 100)
     assert _today_december(engine, "79", 2023)[1:] == (reported, 3, 3)
 
 

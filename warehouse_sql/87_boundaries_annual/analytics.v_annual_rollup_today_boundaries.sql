@@ -7,6 +7,7 @@
 -- which. (A unit formed on 2025-07-01 reports its December 2025 year to date for its whole
 -- territory: that is the combined year.) annual_value is NULL unless what the rule needs is
 -- complete (all member units reported) and combinable; comparability says why not.
+-- implied_revision: how far the combined December year to date is from the 12 combined months.
 CREATE OR REPLACE VIEW analytics.v_annual_rollup_today_boundaries AS
 WITH per_year AS (
     SELECT
@@ -52,5 +53,10 @@ SELECT
         WHEN 'sum_of_months' THEN sum_value
         WHEN 'december_value' THEN december_value
     END AS annual_value,
-    annual_source  -- 'reported_december_ytd' (the members' December lũy kế, added up) | 'sum_of_months' | 'december_value'; NULL when annual_value is
+    annual_source,  -- 'reported_december_ytd' (the members' December lũy kế, added up) | 'sum_of_months' | 'december_value'; NULL when annual_value is
+    -- as in dw.fct_annual_rollup: with a member's month missing, the gap is that month, not a revision
+    CASE WHEN annual_source = 'reported_december_ytd' AND months_complete = 12
+        THEN reported_december_ytd - sum_value END AS implied_revision,  -- the combined December year to date - the sum of the 12 combined months; NULL unless the year is the reported year to date and every month is complete
+    CASE WHEN annual_source = 'reported_december_ytd' AND months_complete = 12
+        THEN (reported_december_ytd - sum_value) / NULLIF(ABS(sum_value), 0) * 100 END AS implied_revision_pct  -- implied_revision / |sum of the 12 combined months| x 100
 FROM annual
