@@ -599,16 +599,11 @@ def build_dictionary(sql_dir: Path | None = None) -> Dictionary:
                                         "year_rule", "merge_rule", "description_en")}
         for _, row in reference.indicators.iterrows()
     ]
-    regions = reference.regions
     # the latest reorganisation in the crosswalk (2025-07-01 today), not a date written here
     merger = max(reference.crosswalk["effective_date"])
     before = merger - dt.timedelta(days=1)
-
-    def in_force(day: dt.date) -> int:
-        return int(sum(1 for f, t in zip(regions["valid_from"], regions["valid_to"])
-                       if f <= day and (t is None or t >= day)))
-
-    counts = {"units": len(regions), "before_merger": in_force(before), "from_merger": in_force(merger),
+    counts = {"units": len(reference.regions), "before_merger": len(reference.regions_in_force(before)),
+              "from_merger": len(reference.regions_in_force(merger)),
               "crosswalk_rows": len(reference.crosswalk), "last_day_before": before.isoformat(),
               "merger_date": merger.isoformat()}
     return Dictionary(objects=parsed, indicators=indicators, regions=counts,

@@ -47,6 +47,11 @@ class Reference:
     crosswalk: pd.DataFrame
     region_name_aliases: dict[str, str]  # another name a report writes for a unit -> its name_vi
 
+    def regions_in_force(self, day: date) -> pd.DataFrame:
+        """The rows of ``regions`` naming a unit in force on ``day`` (``valid_to`` None: still in force)."""
+        regions = self.regions
+        return regions[(regions["valid_from"] <= day) & regions["valid_to"].map(lambda d: d is None or day <= d)]
+
     def canonical_unit(self, written: str) -> str | None:
         """The canonical spelling of a unit as written, or None if unknown."""
         return self.unit_aliases.get(fold(written))

@@ -454,10 +454,7 @@ def _region_by_name(name: str, period: str, reference: Reference) -> list[str]:
     key = _region_name_key(name)
     aliases = {_region_name_key(a): _region_name_key(n) for a, n in reference.region_name_aliases.items()}
     key = aliases.get(key, key)
-    regions = reference.regions
-    start = dt.date(int(period[:4]), int(period[5:]), 1)
-    in_force = regions[(regions["valid_from"] <= start)
-                       & regions["valid_to"].map(lambda d: d is None or start <= d)]
+    in_force = reference.regions_in_force(dt.date(int(period[:4]), int(period[5:]), 1))
     return sorted({code for code, n in zip(in_force["region_code"], in_force["name_vi"])
                    if _region_name_key(n) == key})
 

@@ -44,10 +44,8 @@ def template_rows(region_code: str, month: str, reference: Reference | None = No
     """(the region as of that month, one row per indicator it reports) for a template."""
     reference = reference or load_reference()
     year, mon = year_month(month)
-    start = dt.date(year, mon, 1)
-    regions = reference.regions
-    region = regions[(regions["region_code"] == region_code) & (regions["valid_from"] <= start)
-                     & regions["valid_to"].map(lambda d: d is None or start <= d)]
+    in_force = reference.regions_in_force(dt.date(year, mon, 1))
+    region = in_force[in_force["region_code"] == region_code]
     if region.empty:
         raise ValueError(f"no province with code {region_code!r} is in force in {month} "
                          "(see etl/reference/regions.csv)")
