@@ -128,6 +128,10 @@ GLOSSARY: dict[str, Term] = {
         "Số liệu của đơn vị trước sáp nhập", "From predecessors",
         "A month before a unit formed by the 2025 merger came into force: the figures of the units it "
         "was formed from, added together. An input of its rollups, never a figure of its own."),
+    "is_touched": Term(
+        "Năm cần tính lại", "Touched year",
+        "TRUE for a (region, indicator, year) the batch touched; FALSE for the year before one, read only "
+        "as the base of its growth. The rollups keep the touched years' rows."),
     "months_from_predecessors": Term(
         "Số tháng của đơn vị trước sáp nhập", "Months from predecessors",
         "Of the months reported, those before a unit formed by the 2025 merger came into force: "

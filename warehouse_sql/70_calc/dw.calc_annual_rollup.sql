@@ -1,7 +1,8 @@
 -- calc_annual_rollup
 -- Grain: one row per region x indicator x year with a current figure, for the keys in
 -- staging.stg_touched_key (the batch in this transaction; empty outside a batch). It
--- defines dw.fct_annual_rollup. Keys are applied before the window functions.
+-- defines dw.fct_annual_rollup. Keys are applied before the window functions
+-- (dw.calc_territory_figure); the years read only as last year's base are left out by is_touched.
 -- year_rule 'sum' takes December's reported year to date (latest version of December) when
 -- the department stated one, else needs all 12 months and sums them; 'last' and
 -- 'december_cumulative' need December; 'none' (a monthly index such as IIP_MONTH) has no
@@ -12,13 +13,10 @@
 -- January–June plus its own July–December (months_from_predecessors = 6), and its 2025 growth
 -- compares with their combined 2024. A year made only of predecessors' months is not emitted.
 CREATE OR REPLACE VIEW dw.calc_annual_rollup AS
-WITH touched AS (
-    SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
-),
-source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
+WITH source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT
         t.region_key, t.indicator_key, t.year, t.month, t.value, t.reported_ytd_value,
-        t.reported_growth_ytd_pct, t.from_predecessors, t.kind, t.year_rule,
+        t.reported_growth_ytd_pct, t.from_predecessors, t.kind, t.year_rule, t.is_touched,
         LAST_VALUE(t.value) OVER (
             PARTITION BY t.region_key, t.indicator_key, t.year
             ORDER BY t.month
@@ -28,7 +26,7 @@ source AS (  -- the unit's own months, and a merged unit's months before it (its
 ),
 per_year AS (
     SELECT
-        region_key, indicator_key, year, kind, year_rule,
+        region_key, indicator_key, year, kind, year_rule, is_touched,
         CAST(COUNT(*) AS INTEGER) AS months_reported,
         CAST(SUM(CASE WHEN from_predecessors THEN 1 ELSE 0 END) AS INTEGER) AS months_from_predecessors,
         MAX(month) AS last_month_reported,
@@ -38,7 +36,7 @@ per_year AS (
         MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_growth_ytd_pct END) AS reported_growth_pct,
         MAX(latest_value) AS latest_value
     FROM source
-    GROUP BY region_key, indicator_key, year, kind, year_rule
+    GROUP BY region_key, indicator_key, year, kind, year_rule, is_touched
 ),
 annual AS (
     SELECT
@@ -101,6 +99,4 @@ SELECT
     END AS growth_pct,
     cur.reported_growth_pct
 FROM with_last_year AS cur
-JOIN touched AS t
-  ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
-WHERE cur.months_reported > cur.months_from_predecessors  -- a year of the unit's own, not only its predecessors'
+WHERE cur.is_touched AND cur.months_reported > cur.months_from_predecessors  -- a year of the unit's own, not only its predecessors'

@@ -2,8 +2,9 @@
 -- Grain: one row per region x indicator x month with a current figure, for the
 -- (region, indicator, year) keys in staging.stg_touched_key — the keys the batch in this
 -- transaction touched. Outside a batch it is empty. It defines dw.fct_monthly_ytd.
--- The keys are applied before any window function, so a batch's cost follows what it
--- touched, not the length of history.
+-- The keys are applied before any window function (dw.calc_territory_figure reads only the
+-- touched years and the year before each), so a batch's cost follows what it touched, not the
+-- length of history; the years before are then left out by is_touched.
 -- Year to date: flows sum January..month and only when every one of those months is
 -- present; stocks take the month's value; the IIP is already cumulative as reported.
 -- A unit formed by the 2025 merger counts its territory: its months before it came into
@@ -11,13 +12,10 @@
 -- July 2025 year to date covers January–July, and its same month last year is the combined
 -- July 2024. Those earlier months are inputs only, never rows of the new unit.
 CREATE OR REPLACE VIEW dw.calc_monthly_ytd AS
-WITH touched AS (
-    SELECT DISTINCT region_key, indicator_key, year FROM staging.stg_touched_key
-),
-source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
+WITH source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT t.region_key, t.indicator_key, t.month_key, t.year, t.month, t.value, t.status,
            t.reported_ytd_value, t.reported_growth_month_pct, t.reported_growth_ytd_pct, t.from_predecessors,
-           t.kind, t.year_rule
+           t.kind, t.year_rule, t.is_touched
     FROM dw.calc_territory_figure AS t
 ),
 running AS (
@@ -80,6 +78,4 @@ SELECT
     cur.reported_growth_month_pct,
     cur.reported_growth_ytd_pct
 FROM with_last_year AS cur
-JOIN touched AS t
-  ON t.region_key = cur.region_key AND t.indicator_key = cur.indicator_key AND t.year = cur.year
-WHERE NOT cur.from_predecessors  -- a merged unit's earlier months stay its predecessors' figures
+WHERE cur.is_touched AND NOT cur.from_predecessors  -- a merged unit's earlier months stay its predecessors' figures
