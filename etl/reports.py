@@ -88,7 +88,8 @@ class RegionData:
     def reported_growth(self) -> dict[str, object]:
         """indicator_code -> the year's growth as the department reported it
         (``analytics.v_annual_rollup.reported_growth_pct``: a flow's December year to date vs the
-        same period last year; NULL when no report stated one, and for stocks and indexes)."""
+        same period last year, a stock's December vs December last year; NULL when no report stated one,
+        and for indexes)."""
         if self.rollup.empty:
             return {}
         return dict(zip(self.rollup["indicator_code"], self.rollup["reported_growth_pct"]))

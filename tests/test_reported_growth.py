@@ -131,6 +131,35 @@ def test_a_stated_growth_that_differs_is_kept_beside_the_growth_of_the_stored_le
     assert retail.split()[-2:] == ["+9%", "+8,3%"]
 
 
+def test_a_stocks_year_shows_decembers_reported_growth(engine, landing):
+    """A stock's year is its December (wind capacity at the year's end), so the year's reported
+    growth is what December's report states against the same month last year."""
+    months_2022 = "".join(f"83;WIND_MW;2022-{m:02d};{60 + 2 * m};MW;official\n" for m in range(1, 13))
+    months_2023 = "".join(f"83;WIND_MW;2023-{m:02d};{85 + m // 2};MW;official\n" for m in range(1, 12))
+    header = "region_code;indicator_code;period;value;unit;status\n"
+    assert ingest_file(write_csv(landing, "83_wind.csv", header + months_2022 + months_2023), engine).status == "loaded"
+    report = write_csv(landing, "bao_cao_83_2023-12.csv", (
+        "# number_format: vi\nBÁO CÁO SỐ LIỆU THÁNG 12 NĂM 2023;;\nMã tỉnh:;83;\nTháng:;12/2023;\n;;\n"
+        "Chỉ tiêu;Đơn vị;Thực hiện tháng;So cùng kỳ (%)\n"
+        "Công suất điện gió hòa lưới điện quốc gia;MW;93,7;115,0\n"))
+    assert ingest_file(report, engine).status == "loaded"
+
+    rows = annual_rollup(engine, 2023, "83").query("indicator_code == 'WIND_MW'")
+    year = rows.iloc[0]
+    assert (year["annual_value"], year["annual_source"]) == (pytest.approx(93.7), "december_value")
+    assert year["growth_pct"] == pytest.approx(93.7 / (60 + 2 * 12) * 100 - 100)     # +11,5% from the levels
+    assert year["reported_growth_pct"] == pytest.approx(15.0)                         # index 115,0 as reported
+
+    # a warehouse that rolled this year up before stocks had a reported growth: `statwh rebuild`
+    from etl.warehouse import rebuild_rollups
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE dw.fct_annual_rollup SET reported_growth_pct = NULL"))
+    assert rebuild_rollups(engine)["dw.fct_annual_rollup"] == 1
+    assert annual_rollup(engine, 2023, "83").query("indicator_code == 'WIND_MW'").iloc[0]["reported_growth_pct"] \
+        == pytest.approx(15.0)
+
+
 def test_the_plan_gap_keeps_the_growth_of_the_stored_levels(engine, landing):
     _levels_first_stored(engine, landing)
     plan = write_csv(landing, "kh_74_2023.csv", "region_code;indicator_code;year;target_kind;target_value;unit\n"

@@ -6,8 +6,9 @@
 -- covers the whole year, so it completes a flow's year even if some months are missing.
 -- Earlier months are revised inside that year to date without being re-sent (PRODUCT.md):
 -- implied_revision is how far it departs from the sum of the 12 stored months.
--- growth_pct compares annual values as stored; reported_growth_pct is a flow's growth as the
--- department reported it with December's year to date, computed against last year's revised
+-- growth_pct compares annual values as stored; reported_growth_pct is the year's growth as the
+-- department reported it in December (a flow's year to date, a stock's month: the year is
+-- December's), computed against last year's revised
 -- level, so the two can differ (PRODUCT.md). Where one number is needed (the plan gap) it is
 -- growth_pct, consistent with the levels that make attainment and the planned level.
 -- A year missing what its rule needs has is_complete = false and annual_value NULL: never a
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS dw.fct_annual_rollup (
     implied_revision_pct    DOUBLE PRECISION,  -- implied_revision / |sum of the 12 months| x 100
     annual_value_prev_year  DOUBLE PRECISION,  -- the previous year's annual_value; for a merged unit, over its territory as it is now
     growth_pct              DOUBLE PRECISION,  -- vs previous year, % (index: value - 100)
-    reported_growth_pct     DOUBLE PRECISION,  -- flows: December's year to date vs the same period last year as the department reported it (latest version), growth in %; NULL if none was reported
+    reported_growth_pct     DOUBLE PRECISION,  -- as the department reported it in December (latest version), growth in %: a flow's year to date vs the same period last year, a stock's December vs December last year; NULL if none was reported, and for indexes (their year is itself a growth)
     computed_by_batch_key  BIGINT NOT NULL,     -- the batch that computed this row
     known_from             TIMESTAMP NOT NULL,  -- UTC: when the warehouse first held this row
     superseded_by_batch_key BIGINT,             -- the batch that replaced it; NULL = current

@@ -16,7 +16,7 @@ CREATE OR REPLACE VIEW dw.calc_annual_rollup AS
 WITH source AS (  -- the unit's own months, and a merged unit's months before it (its predecessors')
     SELECT
         t.region_key, t.indicator_key, t.year, t.month, t.value, t.reported_ytd_value,
-        t.reported_growth_ytd_pct, t.from_predecessors, t.kind, t.year_rule, t.is_touched,
+        t.reported_growth_month_pct, t.reported_growth_ytd_pct, t.from_predecessors, t.kind, t.year_rule, t.is_touched,
         LAST_VALUE(t.value) OVER (
             PARTITION BY t.region_key, t.indicator_key, t.year
             ORDER BY t.month
@@ -33,7 +33,11 @@ per_year AS (
         SUM(value) AS sum_value,
         MAX(CASE WHEN month = 12 THEN value END) AS december_value,
         MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_ytd_value END) AS reported_december_ytd,
-        MAX(CASE WHEN month = 12 AND year_rule = 'sum' THEN reported_growth_ytd_pct END) AS reported_growth_pct,
+        -- the year's growth as reported: a flow's December year to date vs the same period, a
+        -- stock's December (its year) vs the same month; an index's year is itself a growth
+        MAX(CASE WHEN month = 12 THEN CASE year_rule WHEN 'sum' THEN reported_growth_ytd_pct
+                                                     WHEN 'last' THEN reported_growth_month_pct END END)
+            AS reported_growth_pct,
         MAX(latest_value) AS latest_value
     FROM source
     GROUP BY region_key, indicator_key, year, kind, year_rule, is_touched

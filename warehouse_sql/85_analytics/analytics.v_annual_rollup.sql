@@ -3,7 +3,8 @@
 -- when the year lacks months its rule needs (is_complete = false); a flow's is December's
 -- reported year to date where there is one (annual_source), with the implied revision of the
 -- months it carries (implied_revision, implied_revision_pct). growth_pct compares the annual
--- values; reported_growth_pct is December's year-to-date growth as the department reported it.
+-- values; reported_growth_pct is the year's growth as the department reported it in December
+-- (a flow's year to date, a stock's month).
 -- Current figures only; analytics.v_annual_rollup_history keeps every earlier version.
 CREATE OR REPLACE VIEW analytics.v_annual_rollup AS
 SELECT * FROM analytics.v_annual_rollup_history WHERE known_until IS NULL
