@@ -116,18 +116,26 @@ WITH batch_series AS MATERIALIZED (  -- the batch's series, first: each is then 
     SELECT DISTINCT region_key, indicator_key FROM dw.fct_monthly_figure_version WHERE batch_key = :batch_key
 ),
 series AS MATERIALIZED (
-    SELECT region_key, indicator_key FROM batch_series
-    UNION
-    -- the other terms of an identity in the batch's regions: a trade balance sent alone is
-    -- checked against the exports and imports already in the warehouse. :identity_terms is
-    -- the identities' indicator codes as one ',EXPORT,IMPORT,TRADE_BALANCE,' string: a list
-    -- parameter is bound differently by each driver, a string alike.
-    SELECT DISTINCT b.region_key, term.indicator_key
-    FROM batch_series AS b
-    JOIN dw.dim_indicator AS sent ON sent.indicator_key = b.indicator_key
-    CROSS JOIN dw.dim_indicator AS term
-    WHERE :identity_terms LIKE '%,' || sent.indicator_code || ',%'
-      AND :identity_terms LIKE '%,' || term.indicator_code || ',%'
+    SELECT region_key, indicator_key, BOOL_OR(is_term) AS is_term
+    FROM (SELECT region_key, indicator_key, FALSE AS is_term FROM batch_series
+          UNION ALL
+          -- the terms of an identity in the batch's regions that sent one: a trade balance sent
+          -- alone is checked against the exports and imports already in the warehouse.
+          -- :identity_terms is the identities' indicator codes as one ',EXPORT,IMPORT,TRADE_BALANCE,'
+          -- string: a list parameter is bound differently by each driver, a string alike.
+          SELECT b.region_key, term.indicator_key, TRUE
+          FROM batch_series AS b
+          JOIN dw.dim_indicator AS sent ON sent.indicator_key = b.indicator_key
+          CROSS JOIN dw.dim_indicator AS term
+          WHERE :identity_terms LIKE '%,' || sent.indicator_code || ',%'
+            AND :identity_terms LIKE '%,' || term.indicator_code || ',%') AS s
+    GROUP BY region_key, indicator_key
+),
+earlier AS (  -- whether any of these series has a version from an earlier batch in the months read
+    SELECT EXISTS (SELECT 1 FROM series AS s
+                   JOIN dw.fct_monthly_figure_version AS f
+                     ON f.region_key = s.region_key AND f.indicator_key = s.indicator_key
+                    AND f.month_key BETWEEN :since AND :until AND f.batch_key < :batch_key) AS found
 )
 SELECT f.region_key, f.indicator_key, f.month_key, f.batch_key, f.value, f.value_reported, f.unit_reported,
        f.source_row
@@ -135,6 +143,9 @@ FROM series AS s
 JOIN dw.fct_monthly_figure_version AS f
   ON f.region_key = s.region_key AND f.indicator_key = s.indicator_key
  AND f.month_key BETWEEN :since AND :until
+-- Without an earlier version the outliers and unit slips have no past to compare with and find
+-- nothing, so only the identities' series are read (a quarter of a 1,000,000-figure first load).
+WHERE s.is_term OR (SELECT found FROM earlier)
 """
 # The codes are looked up separately (see _history): joined in the SQL above, the dimensions
 # lead PostgreSQL, which cannot estimate a new batch's series, to a plan 4-5x slower.
@@ -146,7 +157,9 @@ _HISTORY_COLUMNS = pa.schema([("region_key", pa.int64()), ("indicator_key", pa.i
 
 def _history(conn: Connection, batch_key: int, since: int, until: int, identity_terms: set[str]) -> pd.DataFrame:
     """Every version of the batch's series in months ``since``..``until``, and of the series that
-    make an identity with one of them (``identity_terms``) in the same regions."""
+    make an identity with one of them (``identity_terms``) in the same regions. When none of
+    them has a version from an earlier batch in those months, only the identities' series: the
+    other checks compare with earlier figures, and there are none."""
     params = {"batch_key": batch_key, "since": since, "until": until,
               "identity_terms": "," + ",".join(sorted(identity_terms)) + ","}
     frame = bulk_read(conn, _HISTORY, params, _HISTORY_COLUMNS)
@@ -319,8 +332,9 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
     if not checks:
         return []
     years = history_window_years(checks)
-    first, last = conn.execute(sa.text("SELECT MIN(month_key), MAX(month_key) FROM dw.fct_monthly_figure_version "
-                                       "WHERE batch_key = :b"), {"b": batch_key}).one()
+    first, last, new_figures = conn.execute(
+        sa.text("SELECT MIN(month_key), MAX(month_key), COUNT(*) FROM dw.fct_monthly_figure_version "
+                "WHERE batch_key = :b"), {"b": batch_key}).one()
     if first is None:  # nothing new or changed: every check passes on no figures
         prepared.check_results.extend(_check_results(checks, [], 0))
         return []
@@ -366,7 +380,8 @@ def run_statistical_checks(conn: Connection, batch_key: int, prepared: PreparedS
                 add(check, row, indicator, figure,
                     f"{region} {month_key // 100}-{month_key % 100:02d}: {check['message']} "
                     f"(reported {values[result]:g}, parts give {expected:g}, tolerance {tolerance:g})")
-    prepared.check_results.extend(_check_results(checks, problems, len(new)))
+    # the batch's figures, counted: without earlier versions, history holds only the identities' series
+    prepared.check_results.extend(_check_results(checks, problems, int(new_figures)))
     critical = [p for p in problems if p.severity == "error"]
     if critical:
         raise QualityRejection(problems)
