@@ -357,6 +357,8 @@ def _sql_label(statement: str) -> str:
             return label
     if s.startswith("CREATE TEMPORARY TABLE"):  # a calc view computed once per batch (refresh_rollups)
         return f"load: refresh rollups, of which computing {s.split(' FROM ')[-1]}"
+    if s.startswith("INSERT INTO staging.stg_territory_figure"):  # the calc views' input, staged once
+        return "load: refresh rollups, of which computing dw.calc_territory_figure"
     if s.startswith("ANALYZE"):
         return "load: refresh rollups, of which ANALYZE"
     for fact in ("fct_monthly_ytd", "fct_annual_rollup", "fct_plan_gap"):

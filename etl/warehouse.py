@@ -520,6 +520,8 @@ ROLLUP_FACTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 _LINEAGE = ("computed_by_batch_key", "known_from", "superseded_by_batch_key", "known_until")
 #: session-local table holding one definition's rows while its fact is refreshed
 _COMPUTED = "calc_rows_of_batch"
+#: the batch's rows of dw.calc_territory_figure, the input of the monthly and annual definitions
+_TERRITORY = "staging.stg_territory_figure"
 _TOUCHED_ROW = (
     "EXISTS (SELECT 1 FROM staging.stg_touched_key AS t WHERE t.region_key = f.region_key "
     "AND t.indicator_key = f.indicator_key AND t.year = f.year)"
@@ -608,6 +610,12 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
     Returns the number of rows inserted per fact.
     """
     conn.execute(sa.text(_TOUCHED_SUCCESSORS), {"batch_key": batch_key})
+    # The territory (the latest versions of the touched years and the year before each, a merged
+    # unit's predecessors' months added up) is computed once, not once per definition reading it.
+    territory = ", ".join(c for c in column_types(conn, _TERRITORY) if c != "batch_key")
+    conn.execute(sa.text(f"INSERT INTO {_TERRITORY} (batch_key, {territory}) "
+                         f"SELECT :batch_key, {territory} FROM dw.calc_territory_figure"), {"batch_key": batch_key})
+    refresh_statistics(conn, _TERRITORY)
     written = {}
     for fact, definition, keys in ROLLUP_FACTS:
         columns = {c: t for c, t in column_types(conn, fact).items() if c not in _LINEAGE}
@@ -642,6 +650,7 @@ def refresh_rollups(conn: Connection, batch_key: int, computed_at: dt.datetime) 
         if written[fact] < 0:  # DuckDB's driver reports -1 for INSERT ... SELECT; its zone maps make this cheap
             written[fact] = conn.execute(sa.text(f"SELECT COUNT(*) FROM {fact} WHERE computed_by_batch_key = :b"),
                                          {"b": batch_key}).scalar_one()
+    conn.execute(sa.text(f"DELETE FROM {_TERRITORY} WHERE batch_key = :b"), {"b": batch_key})
     return written
 
 
@@ -743,4 +752,5 @@ WAREHOUSE_TABLES = (
     "dw.fct_monthly_figure_version", "dw.fct_plan_target_version",
     "dw.fct_monthly_ytd", "dw.fct_annual_rollup", "dw.fct_plan_gap",
     "staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key",
+    "staging.stg_territory_figure",
 )

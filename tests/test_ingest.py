@@ -561,12 +561,13 @@ def test_postgresql_keeps_per_batch_staging_unlogged_and_the_warehouse_logged(en
             "SELECT n.nspname || '.' || c.relname, c.relpersistence FROM pg_class AS c "
             "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
             "WHERE c.relkind = 'r' AND n.nspname IN ('staging', 'dw')")).fetchall())
-    per_batch = {"staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key"}
+    per_batch = {"staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key",
+                 "staging.stg_territory_figure"}
     assert {t for t, p in persistence.items() if p == "u"} == per_batch
     assert all(persistence[t] == "p" for t in persistence if t.startswith("dw."))
     assert ingest_paths(sample_in_landing, engine).counts["loaded"] == 3
     with engine.connect() as conn:
-        assert [conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in sorted(per_batch)] == [0, 0, 0]
+        assert [conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in sorted(per_batch)] == [0, 0, 0, 0]
 
 
 # --------------------------------------------------------------------------- reading a rejected file again

@@ -104,7 +104,8 @@ def test_storage_setting_files_alter_one_staging_table_named_like_the_file(path)
 
 def test_every_per_batch_staging_table_is_unlogged_on_postgresql():
     unlogged = {p.name.removesuffix("_unlogged.postgresql.sql") for p in SETTING_FILES}
-    assert unlogged == {"staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key"}
+    assert unlogged == {"staging.stg_monthly_figure", "staging.stg_plan_target", "staging.stg_touched_key",
+                        "staging.stg_territory_figure"}
 
 
 _ADD_COLUMN = re.compile(r"ALTER\s+TABLE\s+([\w.]+)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+(.+)", re.IGNORECASE)

@@ -2,7 +2,8 @@
 -- Grain: one row per region x indicator x month of the years a batch needs — the
 -- (region, indicator, year) keys in staging.stg_touched_key and the year before each (for
 -- growth) — with a current figure for that unit's territory. Empty outside a batch. It is
--- the input of dw.calc_monthly_ytd and dw.calc_annual_rollup.
+-- the input of dw.calc_monthly_ytd and dw.calc_annual_rollup, computed once per batch into
+-- staging.stg_territory_figure, which they read.
 -- A unit's own current figures (latest version) for the months it was in force; and, for a
 -- unit formed by the 2025 merger (dw.brg_region_crosswalk), the months before it came into
 -- force, from the units it was formed from: new Hồ Chí Minh City's January–June 2025 are old

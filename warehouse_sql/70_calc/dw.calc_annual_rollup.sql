@@ -1,8 +1,9 @@
 -- calc_annual_rollup
 -- Grain: one row per region x indicator x year with a current figure, for the keys in
 -- staging.stg_touched_key (the batch in this transaction; empty outside a batch). It
--- defines dw.fct_annual_rollup. Keys are applied before the window functions
--- (dw.calc_territory_figure); the years read only as last year's base are left out by is_touched.
+-- defines dw.fct_annual_rollup. Its input is dw.calc_territory_figure's rows, staged once per
+-- batch in staging.stg_territory_figure (see dw.calc_monthly_ytd). Keys are applied before the
+-- window functions; the years read only as last year's base are left out by is_touched.
 -- year_rule 'sum' takes December's reported year to date (latest version of December) when
 -- the department stated one, else needs all 12 months and sums them; 'last' and
 -- 'december_cumulative' need December; 'none' (a monthly index such as IIP_MONTH) has no
@@ -22,7 +23,7 @@ WITH source AS (  -- the unit's own months, and a merged unit's months before it
             ORDER BY t.month
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) AS latest_value
-    FROM dw.calc_territory_figure AS t
+    FROM staging.stg_territory_figure AS t
 ),
 per_year AS (
     SELECT

@@ -2,7 +2,9 @@
 -- Grain: one row per region x indicator x month with a current figure, for the
 -- (region, indicator, year) keys in staging.stg_touched_key — the keys the batch in this
 -- transaction touched. Outside a batch it is empty. It defines dw.fct_monthly_ytd.
--- The keys are applied before any window function (dw.calc_territory_figure reads only the
+-- Its input is dw.calc_territory_figure's rows, which the batch's refresh stages once in
+-- staging.stg_territory_figure for this view and dw.calc_annual_rollup (outside a batch it is
+-- empty too). The keys are applied before any window function (the territory holds only the
 -- touched years and the year before each), so a batch's cost follows what it touched, not the
 -- length of history; the years before are then left out by is_touched.
 -- Year to date: flows sum January..month and only when every one of those months is
@@ -16,7 +18,7 @@ WITH source AS (  -- the unit's own months, and a merged unit's months before it
     SELECT t.region_key, t.indicator_key, t.month_key, t.year, t.month, t.value, t.status,
            t.reported_ytd_value, t.reported_growth_month_pct, t.reported_growth_ytd_pct, t.from_predecessors,
            t.kind, t.year_rule, t.is_touched
-    FROM dw.calc_territory_figure AS t
+    FROM staging.stg_territory_figure AS t
 ),
 running AS (
     SELECT
