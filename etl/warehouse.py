@@ -489,6 +489,10 @@ def _reference_frames(reference: Reference) -> dict[str, pd.DataFrame]:
     }
 
 
+#: the dimensions merged from the reference files
+_REFERENCE_DIMENSIONS = ("dw.dim_month", "dw.dim_region", "dw.dim_indicator", "dw.dim_unit", "dw.brg_region_crosswalk")
+
+
 def load_reference_dimensions(engine: Engine, reference: Reference | None = None) -> None:
     """Merge the reference files into the dimensions, in one transaction; idempotent."""
     frames = _reference_frames(reference or load_reference())
@@ -501,6 +505,7 @@ def load_reference_dimensions(engine: Engine, reference: Reference | None = None
             conn.exec_driver_sql(statement)
         for table in frames:
             conn.exec_driver_sql(f"DELETE FROM {table}")
+        refresh_statistics(conn, *_REFERENCE_DIMENSIONS)
 
 
 def prepare_warehouse(engine: Engine) -> None:

@@ -84,12 +84,13 @@ members_in_force AS (  -- how many units must have reported for a month to be co
     WHERE m.month_key IN (SELECT month_key FROM member_versions)
     GROUP BY ff.region_key, m.month_key
 ),
-combined AS (
+combined AS (  -- members added in the order of their keys: the same sum to the last bit, whatever the plan
     SELECT
         region_key, indicator_key, month_key, year, month,
-        SUM(value) AS value,
+        SUM(value ORDER BY member_key) AS value,
         MIN(status) AS status,  -- 'estimate' if any member's is one
-        CASE WHEN COUNT(reported_ytd_value) = COUNT(*) THEN SUM(reported_ytd_value) END AS reported_ytd_value,
+        CASE WHEN COUNT(reported_ytd_value) = COUNT(*) THEN SUM(reported_ytd_value ORDER BY member_key) END
+            AS reported_ytd_value,
         CAST(COUNT(*) AS INTEGER) AS members_reported, is_touched
     FROM member_versions
     WHERE version_rank = 1
