@@ -141,12 +141,13 @@ def test_a_revision_of_a_former_unit_reaches_the_merged_unit_and_its_plan_gap(en
     assert year_2025["annual_value_prev_year"] == pytest.approx(TERRITORY_2024 + 40)
     assert _plan_gap_2026(engine)["planned_level"] == pytest.approx((TERRITORY_2025 + 100) * 1.10)
 
-    # what was known before the revision is kept
+    # what was known before the revision is kept (known_from is stamped to the second: two batches
+    # within one second tie on it, and the batch key, handed out in commit order, breaks the tie)
     with engine.connect() as conn:
         history = conn.execute(sa.text(
             "SELECT annual_value FROM analytics.v_annual_rollup_history WHERE region_code = '79' "
             "AND region_valid_from = DATE '2025-07-01' AND indicator_code = 'RETAIL' AND year = 2025 "
-            "AND is_complete ORDER BY known_from")).scalars().all()
+            "AND is_complete ORDER BY known_from, computed_by_batch_key")).scalars().all()
     assert history == [pytest.approx(TERRITORY_2025), pytest.approx(TERRITORY_2025 + 100)]
 
     # running everything again changes nothing
