@@ -52,7 +52,8 @@ def test_load_bench_runs_every_line_on_both_warehouses():
         assert [name for name, *_ in ratios] == ["loader->staging", "load step", "whole ingest", "file->staging"]
         for _, ratio, met, target in ratios:
             assert float(ratio) > 0
-            assert (met == "MET") == (float(ratio) >= float(target))
+            # the verdict judges the unrounded ratio: 0.6966 is NOT MET yet printed as 0.70
+            assert float(ratio) >= float(target) if met == "MET" else float(ratio) <= float(target)
     assert set(_scratch_databases("statwh_bench_")) == before
 
 
