@@ -313,6 +313,9 @@ def run() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         if exc.code not in (None, 0) and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)
+    except PermissionError as exc:  # e.g. etl.warehouse.SchemaChangeRefused: says what to do
+        print(f"statwh: {exc}", file=sys.stderr)
+        code = 1
     except Exception:  # print the traceback, then exit quietly like every other path
         import traceback
 

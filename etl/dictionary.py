@@ -278,7 +278,7 @@ class Column:
 @dataclass
 class DbObject:
     name: str               # schema.relation
-    kind: str               # 'table' | 'view' | 'schema' | 'sequence' | 'index' | 'grants'
+    kind: str               # 'table' | 'view' | 'schema' | 'sequence' | 'index' | 'function' | 'grants'
     path: str               # relative to the SQL folder
     dialect: str | None     # None: every dialect; else 'postgresql' | 'duckdb'
     header: list[str]       # the header comment, line by line
@@ -405,6 +405,7 @@ _KIND = (
     (re.compile(r"CREATE\s+SEQUENCE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.I), "sequence"),
     (re.compile(r"CREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.I), "schema"),
     (re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)\s+ON\s+([\w.]+)", re.I), "index"),
+    (re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+([\w.]+)", re.I), "function"),
 )
 _CONSTRAINT = {"PRIMARY", "UNIQUE", "FOREIGN", "CONSTRAINT", "CHECK"}
 _TYPE_END = re.compile(r"\s+(?:NOT\s+NULL|NULL|PRIMARY\s+KEY|UNIQUE|DEFAULT|REFERENCES|CHECK)\b.*$", re.I)

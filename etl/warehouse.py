@@ -194,16 +194,38 @@ def _applied_checksum(engine: Engine) -> str | None:
 _VIEW_NAME = re.compile(r"CREATE\s+OR\s+REPLACE\s+VIEW\s+([\w.]+)", re.IGNORECASE)
 
 
+class SchemaChangeRefused(PermissionError):
+    """The warehouse's schema is not the one this code's DDL makes, and the session's role may
+    not change it (the loader role, as production's tasks log in)."""
+
+
 def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = False) -> int:
     """Create every schema object that does not exist yet (and replace the views).
 
     Skipped when the files are the ones last applied (their checksum is recorded), so the
     pipeline can run as a role without DDL rights. Returns the number of files run.
+    Raises :class:`SchemaChangeRefused` when the schema must change and the role may not
+    change it; nothing is changed then (one transaction).
     """
     files = sql_files(sql_dir, engine.dialect.name)
     checksum = schema_checksum(files)
     if not force and _applied_checksum(engine) == checksum:
         return 0
+    try:
+        _apply_files(engine, files, checksum)
+    except Exception as exc:  # DDL goes straight to the driver: psycopg's own errors, or SQLAlchemy's
+        if getattr(getattr(exc, "orig", exc), "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        raise SchemaChangeRefused(
+            f"the warehouse schema at {engine.url.render_as_string(hide_password=True)} is not the one "
+            f"{files[0].parent.parent} makes (checksum {checksum[:12]}), and {engine.url.username or 'this role'} "
+            "may not change it. Run 'statwh init' as the schema's owner (in docker-compose.yml: "
+            "'docker compose up airflow-init'), then run this again."
+        ) from exc
+    return len(files)
+
+
+def _apply_files(engine: Engine, files: list[Path], checksum: str) -> None:
     views = [_VIEW_NAME.search(p.read_text(encoding="utf-8")) for p in files]
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
@@ -224,7 +246,6 @@ def apply_schema(engine: Engine, sql_dir: Path | None = None, *, force: bool = F
                     "VALUES (:sha, :n, :at)"),
             {"sha": checksum, "n": len(files), "at": utc_now()},
         )
-    return len(files)
 
 
 def _reshape_load_batch_table(conn: Connection, ddl: Path) -> None:
@@ -556,20 +577,25 @@ def refresh_statistics(conn: Connection, *tables: str) -> None:
     whose own rows ANALYZE counts). Autovacuum cannot see uncommitted rows, so without this
     the planner plans the batch's joins for the table as it was before, often empty.
 
-    Only tables the session's role owns are analysed: PostgreSQL 15 lets no one else, and
-    would print a warning per table for the loader role (which owns only its temporary
-    tables; autovacuum keeps the others' statistics). DuckDB keeps exact counts itself.
+    PostgreSQL 15 lets only a table's owner ANALYZE it. The tables the session's role owns
+    (the warehouse owner's, or the loader's temporary tables) are analysed directly; a staging
+    table owned by someone else, as it is for the loader role, through
+    ``staging.analyze_staging_table``, which runs with the owner's rights and analyses nothing
+    outside the staging schema. Other tables (the reference dimensions, for the loader) are
+    left to autovacuum, which sees their committed rows. DuckDB keeps exact counts itself.
     """
     if conn.dialect.name != "postgresql":
         return
     for table in tables:
-        owned = conn.execute(
-            sa.text("SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
-                    "WHERE oid = to_regclass(:t)"),
+        owned, in_staging = conn.execute(
+            sa.text("SELECT pg_has_role(current_user, c.relowner, 'USAGE'), c.relnamespace = 'staging'::regnamespace "
+                    "FROM pg_class AS c WHERE c.oid = to_regclass(:t)"),
             {"t": table},
-        ).scalar()
+        ).one_or_none() or (False, False)
         if owned:
             conn.exec_driver_sql(f"ANALYZE {table}")
+        elif in_staging:
+            conn.execute(sa.text("SELECT staging.analyze_staging_table(CAST(:t AS regclass))"), {"t": table})
 
 
 def column_types(conn: Connection, relation: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from etl.pipeline import ingest_paths
-from etl.warehouse import prepare_warehouse
+from etl.warehouse import apply_schema, prepare_warehouse
 
 pytestmark = pytest.mark.postgres
 
@@ -63,3 +63,50 @@ def test_the_loader_runs_the_pipeline_but_not_ddl(engine, login, sample_in_landi
                       "ALTER TABLE dw.dim_region ADD COLUMN x INTEGER"):
         with loader.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
             conn.exec_driver_sql(statement)
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_the_loader_refreshes_the_statistics_of_staging_and_nothing_else(engine, login):
+    """A batch plans its joins on fresh statistics of the staging tables it fills, whoever runs
+    it: PostgreSQL 15 lets only owners ANALYZE, so the loader goes through
+    staging.analyze_staging_table, which refuses any table outside staging."""
+    from etl.warehouse import refresh_statistics
+
+    loader, analyst = login("statwh_loader"), login("statwh_analyst")
+    with loader.connect() as conn:
+        with conn.begin() as batch:
+            conn.exec_driver_sql("INSERT INTO staging.stg_touched_key (batch_key, region_key, indicator_key, year) "
+                                 "SELECT -1, MOD(g, 60), MOD(g, 12), 2000 + MOD(g, 20) FROM generate_series(1, 5000) AS g")
+            refresh_statistics(conn, "staging.stg_touched_key", "dw.dim_region")  # dw: left to autovacuum
+            planned = conn.exec_driver_sql("SELECT reltuples FROM pg_class "
+                                           "WHERE oid = 'staging.stg_touched_key'::regclass").scalar_one()
+            batch.rollback()
+    assert planned == 5000
+    with loader.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="not a table of the staging schema"):
+        conn.exec_driver_sql("SELECT staging.analyze_staging_table('dw.fct_monthly_ytd')")
+    with analyst.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="permission denied"):
+        conn.exec_driver_sql("SELECT staging.analyze_staging_table('staging.stg_touched_key')")
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_the_loader_is_told_to_run_init_when_the_schema_must_change(engine, login, tmp_path):
+    """Code deployed with new DDL but no `statwh init` as the owner: the loader's tasks stop with
+    what to do, and the warehouse is left as it was (the schema change is one transaction)."""
+    import shutil
+
+    from etl.warehouse import SchemaChangeRefused, WAREHOUSE_TABLES, sql_files, table_contents
+
+    newer = tmp_path / "warehouse_sql"
+    shutil.copytree(sql_files()[0].parent.parent, newer)
+    (newer / "85_analytics" / "analytics.v_region_count.sql").write_text(
+        "-- v_region_count\n-- Grain: one row.\nCREATE OR REPLACE VIEW analytics.v_region_count AS "
+        "SELECT COUNT(*) AS regions FROM dw.dim_region\n", encoding="utf-8")
+    before = table_contents(engine, WAREHOUSE_TABLES + ("dw.meta_schema_version",))
+    loader = login("statwh_loader")
+    with pytest.raises(SchemaChangeRefused, match=r"Run 'statwh init' as the schema's owner"):
+        apply_schema(loader, newer)
+    assert table_contents(engine, WAREHOUSE_TABLES + ("dw.meta_schema_version",)) == before
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT to_regclass('analytics.v_region_count')")).scalar() is None
+    assert apply_schema(engine, newer) > 0                     # the owner can
+    assert apply_schema(loader, newer) == 0                    # and then the loader needs nothing

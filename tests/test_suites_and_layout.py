@@ -58,8 +58,10 @@ def test_the_monthly_suite_checks_everything_the_issue_names():
             "percentage_within_0_100", "value_required"} <= rules
 
 
-_CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+|UNIQUE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)",
-                     re.IGNORECASE)
+_CREATE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+|UNIQUE\s+)?(TABLE|VIEW|SCHEMA|SEQUENCE|INDEX|FUNCTION)\s+"
+                     r"(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.IGNORECASE)
+#: a function's body, between dollar quotes: its statements are the function's, not the file's
+_DOLLAR_QUOTED = re.compile(r"(\$\w*\$).*?\1", re.DOTALL)
 
 
 #: folders whose files set a storage property of a table created elsewhere, not an object
@@ -82,8 +84,10 @@ def test_each_sql_file_creates_one_object_named_like_the_file_and_states_its_gra
     kind, name = objects[0]
     stem = path.name.removesuffix(".sql").removesuffix(".postgresql").removesuffix(".duckdb")
     assert stem == name or (kind.upper() == "INDEX" and stem.endswith("." + name)), (path.name, name)
-    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    code = _DOLLAR_QUOTED.sub("", "\n".join(line.split("--", 1)[0] for line in text.splitlines()))
     assert code.count(";") == 0, "one statement, no terminator (run as is by both dialects)"
+    if kind.upper() == "FUNCTION":
+        assert path.name.endswith(".postgresql.sql") and "Why:" in text, "a function says why it exists"
     if kind.upper() in ("TABLE", "VIEW"):
         assert "Grain:" in text, f"{path.name} must state its grain"
 

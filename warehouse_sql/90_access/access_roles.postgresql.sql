@@ -1,6 +1,7 @@
 -- access_roles (PostgreSQL only; DuckDB is a single-user file)
 -- Grants: two group roles, created if missing (roles are cluster-wide), granted per database.
---   statwh_loader   runs the pipeline: reads and writes staging and dw, uses the sequences;
+--   statwh_loader   runs the pipeline: reads and writes staging and dw, uses the sequences,
+--                   refreshes the statistics of staging tables (staging.analyze_staging_table);
 --                   cannot create, alter or drop objects (schema changes run as the owner
 --                   via `statwh init`).
 --   statwh_analyst  reads the analytics views only; no access to staging or dw, no writes,
@@ -28,6 +29,9 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA staging, dw TO statwh_loader;
     GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO statwh_loader;
     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA dw TO statwh_loader;
+    -- fresh statistics of the staging tables a batch fills (PostgreSQL 15: only owners ANALYZE)
+    REVOKE ALL ON FUNCTION staging.analyze_staging_table(regclass) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION staging.analyze_staging_table(regclass) TO statwh_loader;
 
     GRANT USAGE ON SCHEMA analytics TO statwh_analyst;
     GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO statwh_analyst;
