@@ -277,7 +277,7 @@ def airflow_metadata_url():
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
-def test_nightly_dag_on_celery_workers(tmp_path, redis_broker, airflow_metadata_url, warehouse_url,
+def test_nightly_dag_on_celery_workers(tmp_path, redis_broker, airflow_metadata_url, warehouse_url, engine, login,
                                        statwh_home, sample_in_landing):
     tag = f"statwh-{uuid.uuid4().hex[:10]}"
     queue = f"{tag}-queue"
@@ -291,7 +291,9 @@ def test_nightly_dag_on_celery_workers(tmp_path, redis_broker, airflow_metadata_
     env.update({
         # one warehouse and one set of file folders, shared by configuration by every worker
         "STATWH_HOME": str(statwh_home),
-        "STATWH_WAREHOUSE_URL": warehouse_url,
+        # as in docker-compose.yml: the schema's owner prepared the warehouse (the engine fixture,
+        # as airflow-init's `statwh init`), the tasks log in as a member of statwh_loader
+        "STATWH_WAREHOUSE_URL": login("statwh_loader").url.render_as_string(hide_password=False),
         "STATWH_LANDING_DIR": str(statwh_home / "landing"),
         "STATWH_ARCHIVE_DIR": str(statwh_home / "archive"),
         "STATWH_QUARANTINE_DIR": str(statwh_home / "quarantine"),

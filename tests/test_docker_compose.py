@@ -222,12 +222,16 @@ def test_service_exists(services, name):
     assert name in services
 
 
+#: the one setting a service may give otherwise: airflow-init reaches the warehouse as its owner
+OWNER_OVERRIDES = {"airflow-init": {"STATWH_WAREHOUSE_URL"}}
+
+
 @pytest.mark.parametrize("name", AIRFLOW_SERVICES)
 def test_airflow_service_uses_common_image_and_env(compose, services, common_env, name):
     service = services[name]
     env = as_env_dict(service.get("environment"))
     differing = {key for key, value in common_env.items() if env.get(key) != value}
-    assert not differing, f"{name} lacks or overrides common settings: {sorted(differing)}"
+    assert differing == OWNER_OVERRIDES.get(name, set()), f"{name} lacks or overrides common settings: {sorted(differing)}"
     assert service.get("build") == compose["x-airflow-common"]["build"]
     assert service.get("image") == compose["x-airflow-common"]["image"]
 
@@ -429,13 +433,24 @@ def database_urls(common_env) -> dict[str, str]:
 
 
 def test_database_urls_point_at_postgres_service(services, common_env):
+    """Airflow's metadata and `statwh init` as the superuser that owns both databases; the
+    tasks' warehouse URL as the loader login the postgres service is told to create."""
     postgres_env = as_env_dict(services["postgres"]["environment"])
-    for setting, raw_url in database_urls(common_env).items():
+    owner = (postgres_env["POSTGRES_USER"], postgres_env["POSTGRES_PASSWORD"])
+    loader = (postgres_env["STATWH_LOADER_USER"], postgres_env["STATWH_LOADER_PASSWORD"])
+    init_env = as_env_dict(services["airflow-init"]["environment"])
+    for setting, raw_url, login in [
+        ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", common_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], owner),
+        ("STATWH_WAREHOUSE_URL", common_env["STATWH_WAREHOUSE_URL"], loader),
+        ("STATWH_WAREHOUSE_URL of airflow-init", init_env["STATWH_WAREHOUSE_URL"], owner),
+    ]:
         url = urlsplit(raw_url)
         assert url.scheme == "postgresql+psycopg", setting
         assert (url.hostname, url.port) == ("postgres", 5432), setting
-        assert url.username == postgres_env["POSTGRES_USER"], setting
-        assert url.password == postgres_env["POSTGRES_PASSWORD"], setting
+        assert (url.username, url.password) == login, setting
+    assert owner[0] != loader[0], "the tasks must not run as the schema's owner"
+    init_url, tasks_url = urlsplit(init_env["STATWH_WAREHOUSE_URL"]), urlsplit(common_env["STATWH_WAREHOUSE_URL"])
+    assert init_url.path == tasks_url.path, "airflow-init prepares the database the tasks load"
 
 
 def test_airflow_and_warehouse_use_different_databases(common_env):
@@ -454,6 +469,56 @@ def test_postgres_init_script_creates_both_databases(services, common_env):
     created = {name.lower() for name in re.findall(r"CREATE\s+DATABASE\s+\"?([A-Za-z_]\w*)", sql, re.IGNORECASE)}
     wanted = {urlsplit(url).path.lstrip("/").lower() for url in database_urls(common_env).values()}
     assert wanted <= created, f"init script creates {sorted(created)}, the URLs use {sorted(wanted)}"
+
+
+def init_scripts(services) -> dict[str, Path]:
+    """Target name in /docker-entrypoint-initdb.d/ -> the repository's file, in the order run."""
+    return dict(sorted((posixpath.basename(target), (ROOT / source).resolve())
+                       for source, target in volume_mounts(services["postgres"])
+                       if target.startswith("/docker-entrypoint-initdb.d/")))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_postgres_roles_script_makes_the_tasks_login_a_loader(services, engine):
+    """docker/postgres-roles.sh, run as the postgres image runs it (bash, as POSTGRES_USER, with
+    the service's environment) against this host's PostgreSQL: the login of the tasks' URL
+    exists, can log in, belongs to statwh_loader and not to the owner, and can work in a
+    warehouse `statwh init` prepared; running the script again changes nothing."""
+    import subprocess
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tests.conftest import PG_ADMIN_URL
+
+    scripts = init_scripts(services)
+    assert list(scripts) == ["10-databases.sql", "20-roles.sh"], scripts
+    roles_script = scripts["20-roles.sh"]
+    postgres_env = as_env_dict(services["postgres"]["environment"])
+    admin = sa.engine.make_url(PG_ADMIN_URL)
+    login = f"{postgres_env['STATWH_LOADER_USER']}_{uuid.uuid4().hex[:8]}"  # the cluster is shared
+    env = {"PATH": "/usr/bin:/bin", "PGHOST": admin.host or "127.0.0.1", "PGPORT": str(admin.port or 5432),
+           "POSTGRES_USER": admin.username, "STATWH_LOADER_USER": login,
+           "STATWH_LOADER_PASSWORD": "it's-a-secret"}  # a quote: the password is quoted by format(%L)
+    try:
+        for _ in range(2):
+            done = subprocess.run(["bash", str(roles_script)], env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+        with engine.connect() as conn:
+            role = conn.execute(sa.text(
+                "SELECT rolcanlogin, rolsuper, pg_has_role(rolname, 'statwh_loader', 'MEMBER') FROM pg_roles "
+                "WHERE rolname = :r"), {"r": login}).one()
+        assert tuple(role) == (True, False, True)
+        tasks = sa.create_engine(engine.url.set(username=login), poolclass=sa.pool.NullPool)
+        with tasks.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM dw.dim_month")).scalar_one() > 0
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
+                conn.exec_driver_sql("CREATE TABLE dw.mine (x INTEGER)")
+        tasks.dispose()
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{login}"')
 
 
 def test_postgres_data_is_a_named_volume(compose, services):
