@@ -451,7 +451,7 @@ def load_step(prepared, engine, settings) -> float:
     WATCH.reset()
     WATCH.active = True
     start = time.perf_counter()
-    pipeline._load(fake, engine, settings, move=False, run_id="bench")
+    pipeline._load(fake, engine, settings, move=False, run=pipeline.RunPlace("bench"))
     seconds = time.perf_counter() - start
     WATCH.active = False
     return seconds

@@ -6,7 +6,8 @@ Every night at 02:00 (Asia/Ho_Chi_Minh) this DAG
 1. **prepare_warehouse** — creates missing schema objects and merges the reference data;
 2. **list_new_files** — lists the CSV/XLSX files waiting in `STATWH_LANDING_DIR`;
 3. **ingest_file** (one mapped task per file; one at a time in landing order, or up to
-   `STATWH_MAX_PARALLEL_INGESTS` side by side, batches still written one after another) —
+   `STATWH_MAX_PARALLEL_INGESTS` side by side, batches still written one after another, and
+   a file never replacing a figure that a later-named file of the run has set) —
    validates the file with the Great Expectations suites in `expectations/`; a bad file
    goes to quarantine with a report naming sheet, row, column and rule, a good one is
    loaded in one transaction and its rollups, year-to-date and plan-gap facts are
@@ -63,7 +64,9 @@ def statwh_nightly():
     def ingest_file(path: str) -> dict:
         from etl.orchestration import ingest_one
 
-        return ingest_one(path, run_id=get_current_context()["run_id"])
+        context = get_current_context()
+        # the mapped index is the file's place in list_new_files' name order
+        return ingest_one(path, run_id=context["run_id"], landing_position=context["ti"].map_index)
 
     @task(trigger_rule="none_failed")
     def summarize_run(results: list[dict]) -> dict:

@@ -69,10 +69,10 @@ def ingest_parallelism(env: dict[str, str] | None = None) -> int:
     when one night brings two versions of the same figure (an estimate and the official
     report after an outage), the later name becomes the current one, every time. With more,
     Celery workers read, parse and validate several files side by side; on PostgreSQL their
-    batches are still written one after another (:func:`etl.warehouse.lock_batches`), but
-    in the order they finish validating, so such a pair's outcome depends on timing. Raise it
-    where one night's files come from different departments (the usual case) and throughput
-    matters. Each ingest holds a whole file in memory, so it also bounds a run's memory. On
+    batches are still written one after another (:func:`etl.warehouse.lock_batches`), in the
+    order they finish validating, and a file never replaces a figure that a later-named file
+    of the run has set (``landing_position``, :func:`etl.pipeline.ingest_file`), so such a pair
+    ends the same way. Raise it where throughput matters. Each ingest holds a whole file in memory, so it also bounds a run's memory. On
     an embedded DuckDB file, which has a single writer process, whole ingests take turns
     (:func:`etl.warehouse.one_writer`). The value does not depend on the warehouse, so every
     Airflow component parses the same DAG.

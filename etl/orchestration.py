@@ -30,16 +30,20 @@ def list_new_files() -> list[str]:
     return files
 
 
-def ingest_one(path: str, run_id: str) -> dict:
+def ingest_one(path: str, run_id: str, landing_position: int | None = None) -> dict:
     """Ingest one landing file (moved to archive or quarantine); returns its result as a dict.
 
+    ``landing_position``: its place in the run's listing (the mapped task's index). Files of
+    one run may be written in any order when several are ingested at once; with their places
+    known, a file never replaces a figure a later-named file of the run has set.
     A file that vanished since it was listed (another run took it) is reported, not failed.
     """
     settings = load_settings()
     if not Path(path).exists():
         log.info("%s is gone from the landing folder; another run took it", path)
         return IngestResult(Path(path).name, "duplicate", None).to_dict()
-    result = ingest_file(Path(path), make_engine(settings.warehouse_url), settings, move=True, run_id=run_id)
+    result = ingest_file(Path(path), make_engine(settings.warehouse_url), settings, move=True, run_id=run_id,
+                         landing_position=landing_position)
     for problem in result.problems:
         log.warning("%s", problem)
     return result.to_dict()

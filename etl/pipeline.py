@@ -85,17 +85,9 @@ _STAGING = {
 # A version made for another reason (a new status, another of them stated) keeps those the file
 # does not state while the value is unchanged; a changed value comes only with what its file
 # states, since the earlier ones were about the earlier value.
-_INSERT_MONTHLY_VERSIONS = """
-INSERT INTO dw.fct_monthly_figure_version (
-    region_key, indicator_key, month_key, batch_key, value, status, value_reported, unit_reported,
-    reported_ytd_value, reported_growth_month_pct, reported_growth_ytd_pct, department_code, note,
-    source_row, recorded_at)
-SELECT r.region_key, i.indicator_key, s.month_key, s.batch_key, s.value, s.status, s.value_reported,
-       s.unit_reported,
-       COALESCE(s.reported_ytd_value, CASE WHEN c.value = s.value THEN c.reported_ytd_value END),
-       COALESCE(s.reported_growth_month_pct, CASE WHEN c.value = s.value THEN c.reported_growth_month_pct END),
-       COALESCE(s.reported_growth_ytd_pct, CASE WHEN c.value = s.value THEN c.reported_growth_ytd_pct END),
-       s.department_code, s.note, s.source_row, :recorded_at
+# _CHANGED_MONTHLY_FIGURES is the FROM ... WHERE of the staged figures that differ from their
+# latest version; c carries that version's batch, for the run-order rule below.
+_CHANGED_MONTHLY_FIGURES = """
 FROM staging.stg_monthly_figure AS s
 JOIN dw.dim_region AS r
   ON r.region_code = s.region_code
@@ -104,9 +96,11 @@ JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
 LEFT JOIN (  -- the latest version of each figure of the months in this file (not all history)
     SELECT v.region_key, v.indicator_key, v.month_key, v.batch_key, v.value, v.status, v.reported_ytd_value,
            v.reported_growth_month_pct, v.reported_growth_ytd_pct,
+           b.file_name, b.pipeline_run_id, b.landing_position,
            ROW_NUMBER() OVER (PARTITION BY v.region_key, v.indicator_key, v.month_key
                               ORDER BY v.batch_key DESC) AS version_rank
     FROM dw.fct_monthly_figure_version AS v
+    JOIN dw.audit_load_batch AS b ON b.batch_key = v.batch_key
     WHERE v.month_key IN (SELECT DISTINCT month_key FROM staging.stg_monthly_figure WHERE batch_key = :batch_key)
 ) AS c
   ON c.region_key = r.region_key AND c.indicator_key = i.indicator_key AND c.month_key = s.month_key
@@ -120,21 +114,74 @@ WHERE s.batch_key = :batch_key
            AND c.reported_growth_ytd_pct IS DISTINCT FROM s.reported_growth_ytd_pct))
 """
 
-_INSERT_PLAN_VERSIONS = """
-INSERT INTO dw.fct_plan_target_version (
-    region_key, indicator_key, year, batch_key, target_kind, target_value, target_value_reported,
-    unit_reported, note, source_row, recorded_at)
-SELECT r.region_key, i.indicator_key, s.year, s.batch_key, s.target_kind, s.target_value,
-       s.target_value_reported, s.unit_reported, s.note, s.source_row, :recorded_at
+# Files of one nightly run count in landing-folder (name) order, whatever order their batches
+# are written in: with STATWH_MAX_PARALLEL_INGESTS above 1 they are written in the order they
+# finish validating, and a file must not then replace a figure that a later-named file of the
+# same run has already set (the estimate and the official report of one month, sent the same
+# night, end with the official one current, as when the files go one after another). Only DAG
+# runs give a landing_position (their run ids name one run); NULL never matches.
+_SET_BY_A_LATER_FILE_OF_THE_RUN = (
+    "COALESCE(c.pipeline_run_id = :run_id AND c.landing_position > :landing_position, FALSE)"
+)
+
+_INSERT_MONTHLY_VERSIONS = f"""
+INSERT INTO dw.fct_monthly_figure_version (
+    region_key, indicator_key, month_key, batch_key, value, status, value_reported, unit_reported,
+    reported_ytd_value, reported_growth_month_pct, reported_growth_ytd_pct, department_code, note,
+    source_row, recorded_at)
+SELECT r.region_key, i.indicator_key, s.month_key, s.batch_key, s.value, s.status, s.value_reported,
+       s.unit_reported,
+       COALESCE(s.reported_ytd_value, CASE WHEN c.value = s.value THEN c.reported_ytd_value END),
+       COALESCE(s.reported_growth_month_pct, CASE WHEN c.value = s.value THEN c.reported_growth_month_pct END),
+       COALESCE(s.reported_growth_ytd_pct, CASE WHEN c.value = s.value THEN c.reported_growth_ytd_pct END),
+       s.department_code, s.note, s.source_row, :recorded_at
+{_CHANGED_MONTHLY_FIGURES}
+  AND NOT {_SET_BY_A_LATER_FILE_OF_THE_RUN}
+"""
+
+#: the figures the rule above kept out: what the file said, and what the later file had set
+_MONTHLY_SET_BY_A_LATER_FILE = f"""
+SELECT s.indicator_code, s.source_row, s.value_reported, s.value, c.value AS current_value, c.file_name
+{_CHANGED_MONTHLY_FIGURES}
+  AND {_SET_BY_A_LATER_FILE_OF_THE_RUN}
+ORDER BY s.source_row
+"""
+
+_CHANGED_PLAN_TARGETS = """
 FROM staging.stg_plan_target AS s
 JOIN dw.dim_region AS r
   ON r.region_code = s.region_code
  AND r.valid_from <= s.year_start AND (r.valid_to IS NULL OR s.year_start <= r.valid_to)
 JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
-LEFT JOIN dw.v_plan_target_current AS c
+LEFT JOIN (SELECT t.*, b.file_name, b.pipeline_run_id, b.landing_position
+           FROM dw.v_plan_target_current AS t JOIN dw.audit_load_batch AS b ON b.batch_key = t.batch_key) AS c
   ON c.region_key = r.region_key AND c.indicator_key = i.indicator_key AND c.year = s.year
 WHERE s.batch_key = :batch_key
   AND (c.batch_key IS NULL OR c.target_value <> s.target_value OR c.target_kind <> s.target_kind)
+"""
+
+_INSERT_PLAN_VERSIONS = f"""
+INSERT INTO dw.fct_plan_target_version (
+    region_key, indicator_key, year, batch_key, target_kind, target_value, target_value_reported,
+    unit_reported, note, source_row, recorded_at)
+SELECT r.region_key, i.indicator_key, s.year, s.batch_key, s.target_kind, s.target_value,
+       s.target_value_reported, s.unit_reported, s.note, s.source_row, :recorded_at
+{_CHANGED_PLAN_TARGETS}
+  AND NOT {_SET_BY_A_LATER_FILE_OF_THE_RUN}
+"""
+
+_PLAN_SET_BY_A_LATER_FILE = f"""
+SELECT s.indicator_code, s.source_row, s.target_value_reported, s.target_value, c.target_value AS current_value,
+       c.file_name
+{_CHANGED_PLAN_TARGETS}
+  AND {_SET_BY_A_LATER_FILE_OF_THE_RUN}
+ORDER BY s.source_row
+"""
+
+#: whether a later-named file of the same run has been loaded already (else the rule has nothing to find)
+_LATER_FILE_OF_THE_RUN_LOADED = """
+SELECT COUNT(*) FROM dw.audit_load_batch
+WHERE pipeline_run_id = :run_id AND landing_position > :landing_position AND status = 'loaded'
 """
 
 # The joins must find every staged row; a mismatch means dimensions and reference files
@@ -162,6 +209,43 @@ INSERT INTO staging.stg_touched_key (batch_key, region_key, indicator_key, year)
 SELECT DISTINCT :batch_key, region_key, indicator_key, year
 FROM dw.fct_plan_target_version WHERE batch_key = :batch_key
 """
+
+
+@dataclass(frozen=True)
+class RunPlace:
+    """Which run a batch belongs to (``dw.audit_load_batch.pipeline_run_id``: an Airflow run id,
+    or 'cli') and, for a DAG run, the file's place in the run's landing-folder listing."""
+
+    run_id: str = "cli"
+    landing_position: int | None = None
+
+    @property
+    def parameters(self) -> dict:
+        return {"run_id": self.run_id, "landing_position": self.landing_position}
+
+
+def _set_by_a_later_file_of_the_run(conn: Connection, batch_key: int, prepared: PreparedSubmission, run: RunPlace,
+                                    query: str) -> int:
+    """Warn of each figure the batch leaves as it is because a later-named file of its run
+    has already set it (see _SET_BY_A_LATER_FILE_OF_THE_RUN); returns how many. Asks the
+    figures only when such a file has been loaded, which in a run written in name order,
+    one file after another, it never has."""
+    if run.landing_position is None:
+        return 0
+    found = []
+    if conn.execute(sa.text(_LATER_FILE_OF_THE_RUN_LOADED), run.parameters).scalar_one():
+        found = conn.execute(sa.text(query), {"batch_key": batch_key, **run.parameters}).fetchall()
+    for code, row, reported, _value, current, later_file in found:
+        at, column = prepared.place(int(row), "target_value" if prepared.kind == "plan" else "value", code)
+        prepared.problems.append(Problem(
+            prepared.path.name, prepared.sheet, at, column,
+            prepared.written(int(row), code) or vnnum.number_in_full(reported), "set_by_a_later_file_of_the_run",
+            f"{code}: {later_file}, later in this run's landing order, has already set this figure to {current:g}; "
+            "files of one run count in name order, so it stays current. Send the value again if this one is right",
+            "warning"))
+    prepared.check_results.append(CheckResult("revision_policy", "set_by_a_later_file_of_the_run", "warning",
+                                              not found, prepared.rows_in_file, len(found)))
+    return len(found)
 
 
 @dataclass
@@ -245,9 +329,15 @@ def ingest_file(
     today: dt.date | None = None,
     recorded_at: dt.datetime | None = None,
     encoding: str | None = None,
+    landing_position: int | None = None,
 ) -> IngestResult:
     """Process one submission file; see the module docstring. ``move`` takes it out of
     the landing folder (the pipeline), otherwise it is copied (files named on the CLI).
+
+    ``landing_position``: the file's place in its nightly run's listing (0 for the first name),
+    given by the DAG, whose ``run_id`` names one run. A figure that a later-named file of the
+    same run has already set is then left as it is (a warning says so), so the run ends as if
+    its files had been written in name order, whichever was written first.
 
     ``recorded_at`` (UTC) overrides when the warehouse learnt the figures — for loading an
     archive of past submissions in the order they arrived; it must not go back in time.
@@ -264,10 +354,11 @@ def ingest_file(
                 prepared = prepare_submission(path, number_format=number_format, today=today,  # type: ignore[arg-type]
                                               encoding=encoding, sha256=sha256, while_validating=batch.stage)
                 if prepared.accepted:
-                    return _load(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at,
-                                 batch=batch)
+                    return _load(prepared, engine, settings, move=move, run=RunPlace(run_id, landing_position),
+                                 recorded_at=recorded_at, batch=batch)
             # rejected: the staging work begun during validation has been rolled back
-            return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+            return _reject(prepared, engine, settings, move=move, run=RunPlace(run_id, landing_position),
+                           recorded_at=recorded_at)
         except _ProcessedMeanwhile as meanwhile:  # the same bytes, under another name, on another worker
             return _already_processed(path, meanwhile.known, engine, move=move)
 
@@ -368,22 +459,22 @@ class _BatchTransaction:
 
 
 def _record_batch(conn: Connection, prepared: PreparedSubmission, batch_key: int, status: str,
-                  counts: tuple[int, int], kept_at: Path, run_id: str, recorded_at: dt.datetime) -> None:
+                  counts: tuple[int, int], kept_at: Path, run: RunPlace, recorded_at: dt.datetime) -> None:
     conn.execute(
         sa.text(
             "INSERT INTO dw.audit_load_batch (batch_key, file_name, file_sha256, submission_kind, sheet_name, "
             "number_convention, reading_options, status, rows_in_file, rows_new_version, rows_unchanged, "
-            "problem_count, archived_path, pipeline_run_id, recorded_at) VALUES (:batch_key, :file_name, :sha, "
-            ":kind, :sheet, :convention, :options, :status, :rows_in_file, :new, :unchanged, :problems, :kept_at, "
-            ":run_id, :recorded_at)"
+            "problem_count, archived_path, pipeline_run_id, landing_position, recorded_at) VALUES (:batch_key, "
+            ":file_name, :sha, :kind, :sheet, :convention, :options, :status, :rows_in_file, :new, :unchanged, "
+            ":problems, :kept_at, :run_id, :landing_position, :recorded_at)"
         ),
         {
             "batch_key": batch_key, "file_name": prepared.path.name, "sha": prepared.sha256,
             "kind": prepared.kind, "sheet": prepared.sheet, "convention": prepared.number_convention,
             "options": prepared.reading_options,
             "status": status, "rows_in_file": prepared.rows_in_file, "new": counts[0], "unchanged": counts[1],
-            "problems": len(prepared.problems), "kept_at": str(kept_at), "run_id": run_id,
-            "recorded_at": recorded_at,
+            "problems": len(prepared.problems), "kept_at": str(kept_at), "run_id": run.run_id,
+            "landing_position": run.landing_position, "recorded_at": recorded_at,
         },
     )
     if prepared.problems:
@@ -431,13 +522,13 @@ def _check_result_table(results: list[CheckResult], batch_key: int, recorded_at:
 
 
 def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
-            run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
+            run: RunPlace, recorded_at: dt.datetime | None = None) -> IngestResult:
     kept_at = _kept_path(settings.quarantine_dir, prepared.sha256, prepared.path.name)
     with engine.begin() as conn:
         lock_batches(conn, f"reject {prepared.path.name}")
         batch_key = _begin_batch(conn, prepared)
         recorded_at = recorded_at or utc_now()  # after the wait for the turn: in commit order
-        _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run_id, recorded_at)
+        _record_batch(conn, prepared, batch_key, "rejected", (0, 0), kept_at, run, recorded_at)
     report = {
         "file": prepared.path.name,
         "sha256": prepared.sha256,
@@ -462,7 +553,7 @@ def _reject(prepared: PreparedSubmission, engine: Engine, settings: Settings, *,
 
 
 def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, move: bool,
-          run_id: str, recorded_at: dt.datetime | None = None,
+          run: RunPlace, recorded_at: dt.datetime | None = None,
           batch: _BatchTransaction | None = None) -> IngestResult:
     """Load an accepted submission; a critical statistical finding turns it into a rejection.
 
@@ -473,14 +564,14 @@ def _load(prepared: PreparedSubmission, engine: Engine, settings: Settings, *, m
         # Leaving this block ends the batch's transaction, also when ingest_file opened it: a
         # rejection below must not wait for the turn to write that this transaction holds.
         with batch or _BatchTransaction(engine) as transaction:
-            return _load_batch(prepared, transaction, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+            return _load_batch(prepared, transaction, settings, move=move, run=run, recorded_at=recorded_at)
     except QualityRejection as rejection:  # the batch's transaction has been rolled back
         prepared.problems += rejection.problems
-        return _reject(prepared, engine, settings, move=move, run_id=run_id, recorded_at=recorded_at)
+        return _reject(prepared, engine, settings, move=move, run=run, recorded_at=recorded_at)
 
 
 def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings: Settings, *, move: bool,
-                run_id: str, recorded_at: dt.datetime | None = None) -> IngestResult:
+                run: RunPlace, recorded_at: dt.datetime | None = None) -> IngestResult:
     assert prepared.frame is not None and prepared.kind is not None
     kept_at = _kept_path(settings.archive_dir, prepared.sha256, prepared.path.name)
     table = _STAGING[prepared.kind][0]
@@ -494,7 +585,9 @@ def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings
                 f"{prepared.path.name}: {staged - matched} figures match no region or indicator in the "
                 "warehouse; run 'statwh init' to load the reference data"
             )
-        conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
+        superseded = _set_by_a_later_file_of_the_run(conn, batch_key, prepared, run, _MONTHLY_SET_BY_A_LATER_FILE)
+        conn.execute(sa.text(_INSERT_MONTHLY_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at,
+                                                         **run.parameters})
         conn.execute(sa.text(_TOUCHED_BY_MONTHLY), {"batch_key": batch_key})
         refresh_statistics(conn, "staging.stg_touched_key")
         new_versions = _count(conn, "dw.fct_monthly_figure_version", batch_key)
@@ -505,7 +598,9 @@ def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings
             prepared.check_results.append(CheckResult("revision_policy", rule, "warning", not found, new_versions, found))
         prepared.problems += run_statistical_checks(conn, batch_key, prepared)  # and records its checks
     else:
-        conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at})
+        superseded = _set_by_a_later_file_of_the_run(conn, batch_key, prepared, run, _PLAN_SET_BY_A_LATER_FILE)
+        conn.execute(sa.text(_INSERT_PLAN_VERSIONS), {"batch_key": batch_key, "recorded_at": recorded_at,
+                                                      **run.parameters})
         conn.execute(sa.text(_TOUCHED_BY_PLAN), {"batch_key": batch_key})
         refresh_statistics(conn, "staging.stg_touched_key")
         new_versions = _count(conn, "dw.fct_plan_target_version", batch_key)
@@ -513,14 +608,14 @@ def _load_batch(prepared: PreparedSubmission, batch: _BatchTransaction, settings
     prepared.problems += report_cross_checks(conn, batch_key, prepared)  # a report's own YTD and growth
     for cleanup in (table, "staging.stg_touched_key"):
         conn.execute(sa.text(f"DELETE FROM {cleanup} WHERE batch_key = :b"), {"b": batch_key})
-    _record_batch(conn, prepared, batch_key, "loaded", (new_versions, staged - new_versions), kept_at,
-                  run_id, recorded_at)
+    unchanged = staged - new_versions - superseded
+    _record_batch(conn, prepared, batch_key, "loaded", (new_versions, unchanged), kept_at, run, recorded_at)
     batch.commit()
     _keep(prepared.path, kept_at, move)
-    log.info("%s loaded as batch %s: %d new or changed, %d unchanged", prepared.path.name, batch_key,
-             new_versions, staged - new_versions)
+    log.info("%s loaded as batch %s: %d new or changed, %d unchanged, %d set by a later file of the run",
+             prepared.path.name, batch_key, new_versions, unchanged, superseded)
     return IngestResult(prepared.path.name, "loaded", batch_key, prepared.kind, prepared.rows_in_file,
-                        new_versions, staged - new_versions,
+                        new_versions, unchanged,
                         problems=[p.to_dict() for p in prepared.problems], kept_at=str(kept_at))
 
 

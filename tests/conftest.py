@@ -139,7 +139,8 @@ def assert_sample_loaded_by(run_id: str, warehouse_url: str, statwh_home: Path) 
     try:
         with warehouse.connect() as conn:
             batches = conn.execute(sa.text(
-                "SELECT status, pipeline_run_id FROM dw.audit_load_batch ORDER BY batch_key")).fetchall()
+                "SELECT status, pipeline_run_id, file_name, landing_position FROM dw.audit_load_batch "
+                "ORDER BY batch_key")).fetchall()
             attainment = conn.execute(sa.text(
                 "SELECT ROUND(CAST(attainment_pct AS NUMERIC), 1) FROM analytics.v_plan_gap "
                 "WHERE region_code = '74' AND indicator_code = 'RETAIL' AND year = 2021")).scalar_one()
@@ -147,6 +148,9 @@ def assert_sample_loaded_by(run_id: str, warehouse_url: str, statwh_home: Path) 
         warehouse.dispose()
     assert [b.status for b in batches] == ["loaded"] * 3
     assert {b.pipeline_run_id for b in batches} == {run_id}
+    # each mapped ingest knew its file's place in the run's name order (tests/test_run_order.py)
+    assert sorted((b.file_name, b.landing_position) for b in batches) == [
+        (name, place) for place, name in enumerate(sorted(b.file_name for b in batches))]
     assert float(attainment) == 89.1
 
 

@@ -21,5 +21,6 @@ CREATE TABLE IF NOT EXISTS dw.audit_load_batch (
     problem_count       INTEGER NOT NULL,
     archived_path       VARCHAR,            -- where the file was kept (archive or quarantine)
     pipeline_run_id     VARCHAR,            -- Airflow run id, or 'cli'
+    landing_position    INTEGER,            -- the file's place in its DAG run's landing-folder listing (0: first name); files of one run count in this order, whichever is written first; NULL outside a DAG run
     recorded_at         TIMESTAMP NOT NULL  -- UTC, when the batch was committed
 )
