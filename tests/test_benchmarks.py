@@ -54,6 +54,13 @@ def test_load_bench_runs_every_line_on_both_warehouses():
             assert float(ratio) > 0
             # the verdict judges the unrounded ratio: 0.6966 is NOT MET yet printed as 0.70
             assert float(ratio) >= float(target) if met == "MET" else float(ratio) <= float(target)
+        # the floor: both facts written with no logic bound the whole ingest, which writes them too
+        for fact in ("dw.fct_monthly_figure_version", "dw.fct_monthly_ytd"):
+            assert f"floor: into a copy of {fact}" in section, (backend, fact)
+        ceiling = re.search(rf"^  CEILING {backend}: .* takes (\d+\.\d+) s, (\d+\.\d+)x of bare", out, re.MULTILINE)
+        assert ceiling, backend
+        whole_ingest = float(dict((name, ratio) for name, ratio, *_ in ratios)["whole ingest"])
+        assert float(ceiling.group(2)) >= whole_ingest, (backend, ceiling.group(0))
     assert set(_scratch_databases("statwh_bench_")) == before
 
 
