@@ -72,10 +72,10 @@ def ingest_parallelism(env: dict[str, str] | None = None) -> int:
     batches are still written one after another (:func:`etl.warehouse.lock_batches`), in the
     order they finish validating, and a file never replaces a figure that a later-named file
     of the run has set (``landing_position``, :func:`etl.pipeline.ingest_file`), so such a pair
-    ends the same way. Raise it where throughput matters. Each ingest holds a whole file in memory, so it also bounds a run's memory. On
-    an embedded DuckDB file, which has a single writer process, whole ingests take turns
-    (:func:`etl.warehouse.one_writer`). The value does not depend on the warehouse, so every
-    Airflow component parses the same DAG.
+    ends the same way. Raise it where throughput matters. Each ingest holds a whole file in
+    memory, so it also bounds a run's memory. On an embedded DuckDB file, which has a single
+    writer process, whole ingests take turns (:func:`etl.warehouse.one_writer`). The value does
+    not depend on the warehouse, so every Airflow component parses the same DAG.
     """
     raw = dict(os.environ if env is None else env).get("STATWH_MAX_PARALLEL_INGESTS", "").strip()
     if not raw:
