@@ -39,6 +39,10 @@ from etl.notifiers import TaskFailureAlert
     default_args={
         "retries": 2,
         "retry_delay": pendulum.duration(minutes=5),
+        # A task stuck on a dead connection fails (and alerts, and is retried) instead of holding
+        # the run, and on PostgreSQL the batches' turn to write, until someone notices. Two hours
+        # is far beyond the largest file's ingest (200 MB) with the others' turns to wait for.
+        "execution_timeout": pendulum.duration(hours=2),
         "on_failure_callback": TaskFailureAlert(),
     },
     tags=["statwh", "nightly"],

@@ -26,4 +26,10 @@ SELECT 'CREATE ROLE statwh_analyst NOLOGIN'
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'statwh_analyst')\gexec
 SELECT format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE statwh_loader', :'loader_user', :'loader_password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'loader_user')\gexec
+-- A batch holds the turn to write (an advisory lock) for its whole transaction. If the worker
+-- running it vanishes without closing its connection (a host lost, a network cut), the session
+-- would sit idle in its transaction, holding the turn, until TCP noticed (hours). A batch's
+-- transaction is idle only while Python works between statements (validating, checking
+-- history): seconds for the largest file allowed, so 15 minutes ends only such leftovers.
+ALTER ROLE :"loader_user" SET idle_in_transaction_session_timeout = '15min';
 SQL

@@ -23,6 +23,8 @@ def test_dags_import_without_errors(dagbag):
         dag = dagbag.get_dag(dag_id)
         assert str(dag.timetable.timezone.name) == "Asia/Ho_Chi_Minh" and dag.doc_md
         assert all(t.retries >= 2 for t in dag.tasks), dag_id
+        # none may hang for ever (and hold the batches' turn to write): each has a time limit
+        assert all(t.execution_timeout and t.execution_timeout.total_seconds() <= 2 * 3600 for t in dag.tasks), dag_id
 
 
 def test_nightly_dag_is_scheduled_at_night_in_vietnam_with_retries(dagbag):

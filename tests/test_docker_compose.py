@@ -507,12 +507,13 @@ def test_postgres_roles_script_makes_the_tasks_login_a_loader(services, engine):
             assert done.returncode == 0, done.stderr
         with engine.connect() as conn:
             role = conn.execute(sa.text(
-                "SELECT rolcanlogin, rolsuper, pg_has_role(rolname, 'statwh_loader', 'MEMBER') FROM pg_roles "
-                "WHERE rolname = :r"), {"r": login}).one()
-        assert tuple(role) == (True, False, True)
+                "SELECT rolcanlogin, rolsuper, pg_has_role(rolname, 'statwh_loader', 'MEMBER'), rolconfig "
+                "FROM pg_roles WHERE rolname = :r"), {"r": login}).one()
+        assert tuple(role) == (True, False, True, ["idle_in_transaction_session_timeout=15min"])
         tasks = sa.create_engine(engine.url.set(username=login), poolclass=sa.pool.NullPool)
         with tasks.connect() as conn:
             assert conn.execute(sa.text("SELECT COUNT(*) FROM dw.dim_month")).scalar_one() > 0
+            assert conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar_one() == "15min"
             with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
                 conn.exec_driver_sql("CREATE TABLE dw.mine (x INTEGER)")
         tasks.dispose()
