@@ -444,6 +444,49 @@ def test_a_staging_copy_refused_by_the_database_fails_the_ingest_and_changes_not
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_a_batch_whose_connection_is_killed_mid_load_leaves_the_warehouse_as_it_was(engine, landing,
+                                                                                    sample_in_landing):
+    """A DBA's pg_terminate_backend, a server restart, a worker's connection cut: while the batch
+    writes its year-to-date rows, after its versions, checks and territory are already in. The
+    transaction dies with the connection; the file stays in landing and loads on the retry."""
+    plans = [p for p in sample_in_landing if "plan" in p.name]
+    ingest_paths(plans, engine)
+    before = table_contents(engine, WAREHOUSE_TABLES)
+    with engine.begin() as conn:  # hold the batch inside its refresh of dw.fct_monthly_ytd
+        conn.exec_driver_sql("CREATE FUNCTION dw.stall_for_the_test() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$ BEGIN PERFORM pg_sleep(120); RETURN NULL; END $$")
+        conn.exec_driver_sql("CREATE TRIGGER stall_for_the_test BEFORE INSERT ON dw.fct_monthly_ytd "
+                             "FOR EACH STATEMENT EXECUTE FUNCTION dw.stall_for_the_test()")
+
+    def kill_the_batch() -> list[tuple]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                killed = conn.execute(sa.text(
+                    "SELECT pid, application_name, pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event = 'PgSleep' "
+                    "AND query LIKE 'INSERT INTO dw.fct_monthly_ytd%'")).fetchall()
+            if killed:
+                return [tuple(k) for k in killed]
+            time.sleep(0.1)
+        return []
+
+    monthly = next(p for p in sample_in_landing if p.name.startswith("74_"))
+    with ThreadPoolExecutor(1) as dba:
+        killer = dba.submit(kill_the_batch)
+        with pytest.raises(sa.exc.OperationalError, match="terminat"):
+            ingest_file(monthly, engine, move=True)
+        [(_, session, terminated)] = killer.result()
+    assert terminated and session == f"statwh ingest {monthly.name}"  # the batch, named for the DBA
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER stall_for_the_test ON dw.fct_monthly_ytd")
+    assert table_contents(engine, WAREHOUSE_TABLES) == before
+    assert monthly.exists() and not list((landing.parent / "archive").glob(f"*{monthly.name}"))
+    result = ingest_file(monthly, engine, move=True)
+    assert result.status == "loaded" and not monthly.exists()
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
 def test_files_ingested_at_once_are_written_one_batch_after_another(engine, login, landing, sample_in_landing,
                                                                     monkeypatch):
     """Celery workers ingest several files at once on PostgreSQL, as the loader role. Here three
