@@ -62,8 +62,8 @@ What it does, in one run (every baseline is measured in the same run, on the sam
      ``CEILING`` line gives the best ratio to bare an ingest that stores the figures can reach.
 
 3. DuckDB (scratch files): ``bare Arrow insert`` (``register`` + ``INSERT ... SELECT`` into
-   a plain table on a raw duckdb connection), the loader, the floors (copies of the facts from their DDL files:
-   columns and primary key), the load step and the whole ingest, as above.
+   a plain table on a raw duckdb connection), the loader, the floors (copies of the facts made
+   from their DDL files: columns and primary key), the load step and the whole ingest, as above.
 
 How to read the output: for every line, seconds, rows/s and the ratio of its rows/s to
 the bare baseline of that backend (1.00 = as fast as a bare COPY / Arrow insert). The
@@ -397,12 +397,13 @@ def best_of(repeat: int, run, reset=None) -> float:
 # --------------------------------------------------------------------------- shared pieces
 
 
-def staging_ddl(table: str) -> str:
-    """The staging table's DDL with another name: an equivalent plain table."""
+def table_ddl(table: str, copy: str) -> str:
+    """``table``'s CREATE TABLE from warehouse_sql (columns, NOT NULLs, primary key) under the
+    name ``copy``: an equivalent plain table."""
     from etl.warehouse import sql_files
 
-    path = next(p for p in sql_files() if p.name == "staging.stg_monthly_figure.sql")
-    return path.read_text(encoding="utf-8").replace("staging.stg_monthly_figure", table)
+    path = next(p for p in sql_files() if p.name == f"{table}.sql")
+    return path.read_text(encoding="utf-8").replace(table, copy)
 
 
 #: The facts every loaded figure is written to, in the batch's transaction: its version, and
@@ -436,14 +437,6 @@ JOIN dw.dim_region AS r
  AND r.valid_from <= s.period_start AND (r.valid_to IS NULL OR s.period_start <= r.valid_to)
 JOIN dw.dim_indicator AS i ON i.indicator_code = s.indicator_code
 """
-
-
-def fact_ddl(fact: str, copy: str) -> str:
-    """``fact``'s CREATE TABLE (columns and primary key) under another name."""
-    from etl.warehouse import sql_files
-
-    path = next(p for p in sql_files() if p.name == f"{fact}.sql")
-    return path.read_text(encoding="utf-8").replace(fact, copy)
 
 
 def floor_lines(repeat: int, write_into, lines: list) -> list["Line"]:
@@ -653,7 +646,7 @@ def bench_postgresql(args, csv_path: Path, prepared, settings) -> list[str]:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE SCHEMA bench")
             # to the driver without parameters, as apply_schema runs DDL: a '%' in a comment is no placeholder
-            conn.connection.driver_connection.execute(staging_ddl("bench.bare_copy"))
+            conn.connection.driver_connection.execute(table_ddl("staging.stg_monthly_figure", "bench.bare_copy"))
             # the same persistence as the loader's target: an unlogged staging table against a
             # logged baseline would measure the WAL, not the loader
             unlogged = conn.exec_driver_sql("SELECT relpersistence = 'u' FROM pg_class "
@@ -814,7 +807,7 @@ def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> lis
     bulk_path = fresh("bulk")
     raw = duckdb.connect(str(bulk_path))
     raw.execute("CREATE SCHEMA bench")
-    raw.execute(staging_ddl("bench.bare_insert"))
+    raw.execute(table_ddl("staging.stg_monthly_figure", "bench.bare_insert"))
     columns = ", ".join(data.column_names)
 
     def bare_insert() -> float:
@@ -848,7 +841,7 @@ def bench_duckdb(args, csv_path: Path, prepared, settings, scratch: Path) -> lis
     raw.execute(_KEYED_ROWS.format(persistence="", source="incoming"))
     raw.unregister("incoming")
     for fact, (copy, _) in FLOOR_FACTS.items():
-        raw.execute(fact_ddl(fact, copy))
+        raw.execute(table_ddl(fact, copy))
 
     def write_into(fact: str) -> tuple[int, float]:
         copy, insert = FLOOR_FACTS[fact]

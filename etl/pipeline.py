@@ -141,7 +141,7 @@ SELECT r.region_key, i.indicator_key, s.month_key, s.batch_key, s.value, s.statu
 
 #: the figures the rule above kept out: what the file said, and what the later file had set
 _MONTHLY_SET_BY_A_LATER_FILE = f"""
-SELECT s.indicator_code, s.source_row, s.value_reported, s.value, c.value AS current_value, c.file_name
+SELECT s.indicator_code, s.source_row, s.value_reported, c.value AS current_value, c.file_name
 {_CHANGED_MONTHLY_FIGURES}
   AND {_SET_BY_A_LATER_FILE_OF_THE_RUN}
 ORDER BY s.source_row
@@ -171,8 +171,7 @@ SELECT r.region_key, i.indicator_key, s.year, s.batch_key, s.target_kind, s.targ
 """
 
 _PLAN_SET_BY_A_LATER_FILE = f"""
-SELECT s.indicator_code, s.source_row, s.target_value_reported, s.target_value, c.target_value AS current_value,
-       c.file_name
+SELECT s.indicator_code, s.source_row, s.target_value_reported, c.target_value AS current_value, c.file_name
 {_CHANGED_PLAN_TARGETS}
   AND {_SET_BY_A_LATER_FILE_OF_THE_RUN}
 ORDER BY s.source_row
@@ -235,7 +234,7 @@ def _set_by_a_later_file_of_the_run(conn: Connection, batch_key: int, prepared: 
     found = []
     if conn.execute(sa.text(_LATER_FILE_OF_THE_RUN_LOADED), run.parameters).scalar_one():
         found = conn.execute(sa.text(query), {"batch_key": batch_key, **run.parameters}).fetchall()
-    for code, row, reported, _value, current, later_file in found:
+    for code, row, reported, current, later_file in found:
         at, column = prepared.place(int(row), "target_value" if prepared.kind == "plan" else "value", code)
         prepared.problems.append(Problem(
             prepared.path.name, prepared.sheet, at, column,

@@ -1,5 +1,6 @@
 """The container stack, checked by parsing: docker-compose.yml, Dockerfile, .env.example and
-docker/postgres-init.sql. No Docker engine is needed.
+docker/postgres-init.sql. No Docker engine is needed. docker/postgres-roles.sh, which is plain
+bash and psql, is run against this host's PostgreSQL as the postgres image would run it.
 
 Compose interpolates ``${VAR...}`` after parsing the YAML; :func:`interpolate` does the same with
 the values of .env.example (as after ``cp .env.example .env``), so the tests see what
@@ -12,13 +13,17 @@ import json
 import posixpath
 import re
 import shlex
+import subprocess
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from tests import test_distributed_airflow as native
+from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -485,13 +490,6 @@ def test_postgres_roles_script_makes_the_tasks_login_a_loader(services, engine):
     the service's environment) against this host's PostgreSQL: the login of the tasks' URL
     exists, can log in, belongs to statwh_loader and not to the owner, and can work in a
     warehouse `statwh init` prepared; running the script again changes nothing."""
-    import subprocess
-    import uuid
-
-    import sqlalchemy as sa
-
-    from tests.conftest import PG_ADMIN_URL
-
     scripts = init_scripts(services)
     assert list(scripts) == ["10-databases.sql", "20-roles.sh"], scripts
     roles_script = scripts["20-roles.sh"]

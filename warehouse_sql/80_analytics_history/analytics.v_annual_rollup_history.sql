@@ -3,6 +3,9 @@
 -- warehouse held from known_from (UTC) until known_until (NULL: still current).
 -- What was known at time T:  WHERE known_from <= T AND (known_until IS NULL OR known_until > T)
 -- (statwh ... --as-of DATE runs exactly this).
+-- Versions in the order they were made: ORDER BY known_from, computed_by_batch_key. The
+-- times are to the second, so two batches within one second share one (the earlier
+-- version then held for no instant); batch keys follow commit order.
 CREATE OR REPLACE VIEW analytics.v_annual_rollup_history AS
 SELECT
     r.region_code,
