@@ -599,7 +599,26 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
     # suites allow for float noise of the conversion (1,001 nghìn is 1000.9999999999999).
     canonical = frame[number_column].to_numpy(dtype="float64")
     frame[f"{number_column}_distance_to_whole"] = np.abs(canonical - np.round(canonical))
+    counts = np.asarray(frame["canonical_unit"] == "count", dtype=bool)
+    if kind == "plan":  # a growth target of a count is a percentage
+        counts = counts & np.asarray(frame["target_kind"] == "level", dtype=bool)
+    frame[number_column] = _whole_where_noise(canonical, counts)
+    if kind == "monthly":
+        frame["reported_ytd_value"] = _whole_where_noise(frame["reported_ytd_value"].to_numpy(dtype="float64"), counts)
     return frame
+
+
+#: how far from whole a count may be and still pass the suites' whole-number rules (their
+#: ``max_value`` on ``*_distance_to_whole``): float noise of a unit conversion, not a fraction
+WHOLE_NUMBER_NOISE = 1e-9
+
+
+def _whole_where_noise(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``values`` with the counts that are whole but for float noise made exactly whole, so the
+    warehouse stores 1001 fairs, not 1000.9999999999999 (sums and exports then show 1001 too).
+    A count further from whole is left as it is: the suite rejects it, naming the cell."""
+    rounded = np.round(values)
+    return np.where(counts & (np.abs(values - rounded) <= WHOLE_NUMBER_NOISE), rounded, values)
 
 
 def _reported_with_the_month(raw: RawTable, frame: pd.DataFrame, factor: np.ndarray, reference: Reference) -> None:

@@ -232,9 +232,10 @@ def test_a_count_with_a_decimal_part_is_rejected_quoting_the_cell_as_written(eng
 
 def test_a_count_is_whole_in_its_canonical_unit_whatever_unit_it_was_written_in(tmp_path):
     """Written in thousands, 1,001 is 1001 fairs (1000.9999999999999 once converted, which is
-    whole) and 0,0015 is 1,5 fairs (not whole)."""
+    whole but for float noise, and is stored as exactly 1001) and 0,0015 is 1,5 fairs (not
+    whole). The noise allowed is the suites' own."""
     from etl.reference import Unit, fold, load_reference
-    from etl.submission import prepare_submission
+    from etl.submission import WHOLE_NUMBER_NOISE, prepare_submission
 
     base = load_reference()
     thousands = Unit("nghìn phiên", "count", 1000.0)
@@ -243,10 +244,31 @@ def test_a_count_is_whole_in_its_canonical_unit_whatever_unit_it_was_written_in(
     whole = write_csv(tmp_path, "nghin.csv", HEADER + "74;FAIRS;2021-01;1,001;nghìn phiên;official\n")
     prepared = prepare_submission(whole, reference=reference, number_format="vi")
     assert prepared.accepted, [p.describe() for p in prepared.problems]
-    assert prepared.frame["value"].tolist() == [1000.9999999999999]
+    assert prepared.frame["value"].tolist() == [1001.0]
+    assert 0 < prepared.frame["value_distance_to_whole"].iloc[0] <= WHOLE_NUMBER_NOISE
+    # a plan's level target likewise; a growth target of a count is a percentage, kept as written
+    plan = write_csv(tmp_path, "ke_hoach_nghin.csv", PLAN_HEADER + "74;FAIRS;2023;level;1,001;nghìn phiên\n"
+                     "79;FAIRS;2023;growth_pct;12,5;%\n")
+    planned = prepare_submission(plan, reference=reference, number_format="vi")
+    assert planned.accepted, [p.describe() for p in planned.problems]
+    assert planned.frame["target_value"].tolist() == [1001.0, 12.5]
     half = write_csv(tmp_path, "nua.csv", HEADER + "74;FAIRS;2021-01;0,0015;nghìn phiên;official\n")
     assert [p.describe() for p in prepare_submission(half, reference=reference).problems] == [
         f"nua.csv, row 2, column 'value': {COUNT_MESSAGE} (value '0,0015') [count_whole_number]"]
+
+
+def test_the_suites_whole_number_rules_allow_the_noise_that_is_rounded_away():
+    """Every suite rule on a ``*_distance_to_whole`` column allows exactly the noise that
+    normalising rounds away: a looser rule would store fractions, a stricter one reject counts
+    that are stored whole."""
+    from etl.submission import WHOLE_NUMBER_NOISE
+
+    rules = [(path.name, e["meta"]["rule"], e["kwargs"]["max_value"])
+             for path in sorted((REPO / "expectations").glob("*.json"))
+             for e in json.loads(path.read_text(encoding="utf-8")).get("expectations", [])
+             if str(e.get("kwargs", {}).get("column", "")).endswith("_distance_to_whole")]
+    assert {name for name, _, _ in rules} == {"monthly.json", "plan.json"}
+    assert [(name, rule) for name, rule, noise in rules if noise != WHOLE_NUMBER_NOISE] == []
 
 
 def _copy_sample(landing):
