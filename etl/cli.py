@@ -136,11 +136,38 @@ def _year_month(text: str) -> str:
     return text.strip()
 
 
+#: how an ``--as-of`` is written. A date-time without an offset is UTC, as the warehouse's own
+#: ``known_from`` and ``known_until`` are (copied from a history view, it means what it says there).
+_AS_OF_FORMS = ("a date (the end of that day, Vietnam time) or an ISO date-time, with its offset "
+                "(2021-12-31T17:00+07:00) or in UTC without one, like the history views' known_from")
+
+
 def _instant(text: str) -> dt.datetime:
     """An ``--as-of`` date or date-time, as the UTC instant it means (:func:`etl.queries.as_of_instant`)."""
     from etl.queries import as_of_instant
 
     return _read_as(as_of_instant, text)
+
+
+def region_argument(text: str) -> str:
+    """A ``--region`` of the answers: a GSO code (``74``; ``1`` is ``01``, as Excel writes it) or a
+    unit's name (``Bình Dương``, ``TP.HCM``). A code or name the reference does not know stops the
+    command, instead of answering with an empty table as if the province had no figures."""
+    from etl.reference import load_reference
+    from etl.report_layout import region_codes_by_name
+
+    reference = load_reference()
+    code = text.strip()
+    code = "0" + code if re.fullmatch(r"\d", code) else code
+    if code in set(reference.regions["region_code"]):
+        return code
+    named = region_codes_by_name(text, reference)
+    if len(named) == 1:
+        return named[0]
+    if named:  # two units of the name with different codes: the user must say which
+        raise argparse.ArgumentTypeError(f"{text!r} names units of several codes ({', '.join(named)}): give the code")
+    raise argparse.ArgumentTypeError(f"{text!r}: no region has this code or name; give the GSO code, "
+                                     "e.g. 74 for Bình Dương (see etl/reference/regions.csv)")
 
 
 def year_argument(text: str) -> int:
@@ -230,13 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--year", type=year_argument, required=True)
-        p.add_argument("--region", help="GSO region code, e.g. 74")
+        p.add_argument("--region", type=region_argument, help="GSO region code (e.g. 74) or name (Bình Dương)")
         p.add_argument("--format", choices=("table", "csv", "json"), default="table")
         p.add_argument("--numbers", choices=("vi", "en"), default="vi",
                        help="number convention of the table (default vi: 231.578,5)")
         p.add_argument("--as-of", type=_instant, metavar="DATE",
-                       help="answer with what the warehouse knew then: a date (end of that day, "
-                            "Vietnam time) or an ISO date-time")
+                       help="answer with what the warehouse knew then: " + _AS_OF_FORMS)
         p.set_defaults(func=func)
 
     revisions = sub.add_parser("revisions", help="how much first reports were revised")
@@ -253,8 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     completeness = sub.add_parser("completeness", help="reports expected, received, on time, late, missing")
     completeness.add_argument("--month", type=_year_month, help="YYYY-MM (default: the last 13 months)")
     completeness.add_argument("--as-of", type=_instant, metavar="DATE",
-                              help="assess as of this date (end of that day, Vietnam time) or ISO date-time "
-                                   "(default: now)")
+                              help="assess as of then (default: now): " + _AS_OF_FORMS)
     completeness.add_argument("--format", choices=("table", "csv", "json"), default="table")
     completeness.set_defaults(func=cmd_completeness)
 
@@ -313,6 +338,9 @@ def run() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         if exc.code not in (None, 0) and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)
+    except BrokenPipeError:  # the reader stopped reading (statwh rollup ... | head): not an error to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush cannot fail again
+        code = 141  # as a program killed by SIGPIPE, which shells report for the other commands of a pipe
     except PermissionError as exc:  # e.g. etl.warehouse.SchemaChangeRefused: says what to do
         print(f"statwh: {exc}", file=sys.stderr)
         code = 1

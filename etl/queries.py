@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from etl.reports import decimals_for
 from etl.vnnum import number_in_full
 
 PLAN_GAP_COLUMNS = (
@@ -246,25 +247,25 @@ ROLLUP_TABLE = (
     ("unit", "unit", None),
     ("months", "months_label", None),
     ("complete", "complete_label", None),
-    ("annual", "annual_value", _num(1)),
+    ("annual", "annual_value", None),            # written by its unit's precision (render_rollup)
     ("source", "annual_source", None),
     ("implied revision", "implied_revision_pct", _pct(2, sign=True)),
-    ("previous year", "annual_value_prev_year", _num(1)),
+    ("previous year", "annual_value_prev_year", None),
     ("growth", "growth_pct", _pct(2, sign=True)),                      # computed from the annual values
     ("reported growth", "reported_growth_pct", _pct(2, sign=True)),    # as December's report states it
 )
 
 
-def _decimals(unit: str) -> int:
-    """Display precision as the reports write it: indexes to 0,01, counts whole, levels to 0,1."""
-    return {"%": 2, "count": 0}.get(unit, 1)
+def _levels_by_unit(frame: pd.DataFrame, columns: Sequence[str], convention: str) -> pd.DataFrame:
+    """``frame`` with the level ``columns`` written at their unit's precision, as the reports
+    write them (:func:`etl.reports.decimals_for`): a share of 99,99 % stays 99,99, not 100."""
+    return frame.assign(**{c: [format_number(v, decimals_for(u), convention) for v, u in zip(frame[c], frame["unit"])]
+                           for c in columns})
 
 
 def render_plan_gap(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
     if fmt == "table":
-        frame = frame.copy()
-        for column in ("actual", "planned_level"):
-            frame[column] = [format_number(v, _decimals(u), convention) for v, u in zip(frame[column], frame["unit"])]
+        frame = _levels_by_unit(frame, ("actual", "planned_level"), convention)
         frame["target_label"] = [
             (format_number(v, 2, convention, sign=True) + "%") if k == "growth_pct"
             else format_number(v, 1, convention)
@@ -275,7 +276,7 @@ def render_plan_gap(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> st
 
 def render_rollup(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
     if fmt == "table":
-        frame = frame.copy()
+        frame = _levels_by_unit(frame, ("annual_value", "annual_value_prev_year"), convention)
         frame["complete_label"] = ["yes" if c else "NO" for c in frame["is_complete"]]
         # a merged unit's year over its territory says how many months its predecessors reported
         frame["months_label"] = [f"{int(n)} ({int(p)} before merger)" if p and p > 0 else f"{int(n)}"

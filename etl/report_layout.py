@@ -448,15 +448,16 @@ def _region_name_key(name: object) -> str:
     return _REGION_NAME_PREFIX.sub("", _key(name))
 
 
-def _region_by_name(name: str, period: str, reference: Reference) -> list[str]:
-    """The codes of the units in force in ``period`` whose name is ``name``, prefix or not, or
-    whose name ``name`` stands for in the reference's region_name_aliases.csv (``TP.HCM``)."""
+def region_codes_by_name(name: str, reference: Reference, period: str | None = None) -> list[str]:
+    """The codes of the units whose name is ``name``, prefix or not, or whose name ``name`` stands
+    for in the reference's region_name_aliases.csv (``TP.HCM``): those in force in ``period``
+    (``YYYY-MM``), or, without one, every unit the reference has known."""
     key = _region_name_key(name)
     aliases = {_region_name_key(a): _region_name_key(n) for a, n in reference.region_name_aliases.items()}
     key = aliases.get(key, key)
-    in_force = reference.regions_in_force(dt.date(int(period[:4]), int(period[5:]), 1))
-    return sorted({code for code, n in zip(in_force["region_code"], in_force["name_vi"])
-                   if _region_name_key(n) == key})
+    units = (reference.regions if period is None
+             else reference.regions_in_force(dt.date(int(period[:4]), int(period[5:]), 1)))
+    return sorted({code for code, n in zip(units["region_code"], units["name_vi"]) if _region_name_key(n) == key})
 
 
 def _region_code(value: object) -> str:
@@ -581,7 +582,7 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
         region_code = _region_code(labelled["region_code"][1])
     if "region_name" in labelled or ("department_name" in labelled and region_code is None):
         row, value, _ = labelled.get("region_name") or labelled["department_name"]
-        by_name = _region_by_name(_text(value), period, reference)
+        by_name = region_codes_by_name(_text(value), reference, period)
         if region_code is None:
             if len(by_name) != 1:
                 raise FileReadError(f"{_text(value)!r} names no single province in force in {period}; "

@@ -64,6 +64,38 @@ def test_rollup_csv(loaded_home):
     assert rows["WIND_MW"]["is_complete"] == "True"
 
 
+def test_rollup_table_writes_levels_at_their_units_precision_and_takes_a_region_by_name(loaded_home):
+    """The seed report's 99,99 % of households with electricity was shown as '100' (every level
+    to 0,1), next to a growth of +0,01 %; levels are now written as the reports write them: a
+    share or an index to 0,01, a count whole, others to 0,1. A province may be named."""
+    by_code = statwh("rollup", "--year", "2021", "--region", "74", env_home=loaded_home).stdout
+    by_name = statwh("rollup", "--year", "2021", "--region", "Tỉnh Bình Dương", env_home=loaded_home).stdout
+    assert by_name == by_code
+    header, rule, *lines = by_code.splitlines()
+    # the columns as the rule under the header marks them (a name or unit may hold spaces)
+    spans, start = [], 0
+    for dashes in rule.split("  "):
+        spans.append((start, start + len(dashes)))
+        start += len(dashes) + 2
+    table = [{header[a:b].strip(): line[a:b].strip() for a, b in spans} for line in lines]
+    cells = {row["indicator"]: (row["annual"], row["previous year"]) for row in table}
+    assert cells["HH_ELECTRIFIED_PCT"] == ("99,99", "99,98")
+    assert cells["IIP"] == ("104,51", "108,02")
+    assert cells["FAIRS"] == ("8", "9")
+    assert cells["RETAIL"] == ("231.578", "223.963,2")
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(loaded_home):
+    """``statwh rollup … | head -1`` used to end in a BrokenPipeError traceback. Here the reader
+    (``true``) is gone before the command, a second or so in, writes its answer."""
+    env = {**os.environ, "STATWH_HOME": str(loaded_home)}
+    done = subprocess.run(f"'{REPO / '.venv' / 'bin' / 'statwh'}' rollup --year 2021 | true; "
+                          "echo \"exit ${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash",
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.stdout.splitlines() == ["exit 141"]
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
 # Bình Dương 2021 as the seed report publishes it; summed from monthly figures in floating
 # point these came out as 1730.8999999999999, 13999.999999999996, 31499.999999999996 and
 # 24690.000000000004 in CSV and JSON before numbers were written without float noise.
@@ -182,6 +214,9 @@ def _written_under(home: Path) -> list[str]:
     (["plan-gap", "--year", "21"], "argument --year: '21': write the year with four digits, e.g. 2021"),
     (["revisions", "--year", "-2021"], "argument --year: '-2021': write the year with four digits"),
     (["report", "--year", "2021/22"], "argument --year: '2021/22': write the year with four digits"),
+    (["plan-gap", "--year", "2021", "--region", "99"],
+     "argument --region: '99': no region has this code or name; give the GSO code, e.g. 74 for Bình Dương"),
+    (["rollup", "--year", "2021", "--region", "Bình Dươngg"], "argument --region: 'Bình Dươngg': no region has"),
 ])
 def test_a_date_year_or_count_written_wrong_is_refused_before_any_work(statwh_home, capsys, argv, refusal):
     """These used to end in a ValueError traceback (an impossible date), a database error
