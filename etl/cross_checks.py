@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from etl.config import load_settings
 from etl.quality import SEVERITY, QualityRejection, written_half_unit
+from etl.queries import format_number
 from etl.reference import load_reference
 from etl.report_layout import MEASURES, ReportedFigures
 from etl.submission import PreparedSubmission, Problem
@@ -75,9 +76,10 @@ def load_cross_checks(path: Path | None = None) -> dict[str, dict]:
     return by_measure
 
 
-def _fmt(value: float) -> str:
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+def _fmt(value: float, convention: str, sign: bool = False) -> str:
+    """A number of a message, written the way the file writes its own (``262.888,5`` in a
+    Vietnamese file), so the report's figure and the warehouse's read alike side by side."""
+    return format_number(value, 4, convention, sign)
 
 
 def _query(conn: Connection, sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
@@ -125,6 +127,7 @@ def report_cross_checks(conn: Connection, batch_key: int, prepared: PreparedSubm
         first = month_key // 100 * 100 + 1
         return sum(half((region, code, m)) for m in range(first, month_key + 1))
 
+    conv = prepared.number_convention or "vi"
     problems: list[Problem] = []
     for row in rows.itertuples(index=False):
         region, code, month_key = row.region_code, row.indicator_code, int(row.month_key)
@@ -182,16 +185,20 @@ def report_cross_checks(conn: Connection, batch_key: int, prepared: PreparedSubm
             if is_pct:
                 form = reported.pct_forms.get(measure, "growth")
                 shown = (f"report {text} ({'index, base = 100' if form == 'index' else 'growth'}: "
-                         f"{said:+.4g}%), warehouse {float(expected):+.4g}%, difference {difference:+.3g} points")
+                         f"{format_number(said, 2, conv, sign=True)}%), warehouse "
+                         f"{format_number(float(expected), 2, conv, sign=True)}%, "
+                         f"difference {format_number(difference, 2, conv, sign=True)} points")
             else:
                 canonical = reference.indicators.at[code, "canonical_unit"]
-                relative = f", {difference / float(expected):+.2%}" if float(expected) else ""
-                converted = f" = {_fmt(said_canonical)} {canonical}" if row.unit != canonical else ""
-                shown = (f"report {text} {row.unit}{converted}, warehouse {_fmt(float(expected))} {canonical}, "
-                         f"difference {_fmt(difference)}{relative}")
+                relative = (f", {format_number(difference / float(expected) * 100, 2, conv, sign=True)}%"
+                            if float(expected) else "")
+                converted = f" = {_fmt(said_canonical, conv)} {canonical}" if row.unit != canonical else ""
+                shown = (f"report {text} {row.unit}{converted}, warehouse {_fmt(float(expected), conv)} {canonical}, "
+                         f"difference {_fmt(difference, conv, sign=True)}{relative}")
             problems.append(Problem(
                 prepared.path.name, prepared.sheet, int(row.source_row), reported.labels.get(measure, measure), text,
-                check["rule"], f"{code} {period}: {check['message']} ({shown}; rounding allows ±{_fmt(tolerance)})",
+                check["rule"],
+                f"{code} {period}: {check['message']} ({shown}; rounding allows ±{_fmt(tolerance, conv)})",
                 SEVERITY[check["severity"]]))
     if any(p.severity == "error" for p in problems):
         raise QualityRejection(problems)

@@ -236,7 +236,7 @@ def test_a_reported_ytd_that_disagrees_with_the_months_is_a_warning(engine, land
     found = [p for p in result.problems if p["rule"] == "reported_ytd_matches_months"]
     assert [(p["row"], p["column"], p["severity"], p["sheet"]) for p in found] == [
         (_row_of(path, "RETAIL"), "Lũy kế từ đầu năm", "warning", "Tháng 12-2021")]
-    assert "RETAIL 2021-12" in found[0]["message"] and "difference 1500" in found[0]["message"]
+    assert "RETAIL 2021-12" in found[0]["message"] and "difference +1.500" in found[0]["message"]
     with engine.connect() as conn:
         stored = conn.execute(sa.text(
             "SELECT source_row, column_name, rule FROM analytics.v_submission_problem WHERE file_name = :f"),
