@@ -587,6 +587,11 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
         _normalise_plan(cells, text, frame, reference)
     frame["indicator_unit"] = cells.compute(
         ("indicator_code", "unit"), lambda i, u: indicator(i) + "|" + unit(u).fillna("?"))
+    if kind == "plan":
+        # The unit as the plan suite's growth_target_in_percent sees it: '?' where blank or
+        # unknown, as in indicator_unit. GX's in-set rules pass a null, so a growth target with
+        # no unit (or one the catalogue does not know) loaded as if it were in %.
+        frame["unit_or_unknown"] = cells.compute(("unit",), lambda u: unit(u).fillna("?"))
     factor = cells.on_rows(("indicator_code", "unit"), frame[["indicator_code", "unit"]],
                            lambda rows: _conversion_factors(rows, reference))
     frame[number_column] = frame[f"{number_column}_reported"] * factor

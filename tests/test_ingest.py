@@ -257,6 +257,29 @@ def test_a_count_is_whole_in_its_canonical_unit_whatever_unit_it_was_written_in(
         f"nua.csv, row 2, column 'value': {COUNT_MESSAGE} (value '0,0015') [count_whole_number]"]
 
 
+def test_a_growth_target_without_a_unit_or_with_an_unknown_one_is_rejected_like_one_in_another_unit(tmp_path):
+    """A growth target with an empty unit loaded: 0,12 was shown as EXPORT +0,12% (the clerk
+    meant 12 %, most likely). GX's in-set rule passed the blank (a null once units are read), as
+    it did a unit the catalogue does not know; a monthly figure without a unit was rejected."""
+    from etl.submission import prepare_submission
+
+    plan = write_csv(tmp_path, "ke_hoach.csv", PLAN_HEADER + "74;EXPORT;2023;growth_pct;0,12;\n"
+                     "74;IMPORT;2023;growth_pct;13;triệu USD\n74;RETAIL;2023;growth_pct;16;tỷ lệ\n"
+                     "74;IIP;2023;growth_pct;9,2;%\n74;FAIRS;2023;level;10;\n")
+    assert [p.describe() for p in prepare_submission(plan).problems] == [
+        "ke_hoach.csv, row 2, column 'unit': a growth target is given in %: write % as its unit "
+        "[growth_target_in_percent]",
+        "ke_hoach.csv, row 3, column 'unit': a growth target is given in %: write % as its unit "
+        "(value 'triệu USD') [growth_target_in_percent]",
+        "ke_hoach.csv, row 4, column 'unit': a growth target is given in %: write % as its unit "
+        "(value 'tỷ lệ') [growth_target_in_percent]",
+        "ke_hoach.csv, row 6, column 'unit': unit unknown or not allowed for this indicator "
+        "[unit_allowed_for_indicator]"]
+    monthly = write_csv(tmp_path, "thang.csv", HEADER + "74;RETAIL;2023-01;19.301,5;;official\n")
+    assert [p.describe() for p in prepare_submission(monthly).problems] == [
+        "thang.csv, row 2, column 'unit': unit unknown or not allowed for this indicator [unit_allowed_for_indicator]"]
+
+
 def test_the_suites_whole_number_rules_allow_the_noise_that_is_rounded_away():
     """Every suite rule on a ``*_distance_to_whole`` column allows exactly the noise that
     normalising rounds away: a looser rule would store fractions, a stricter one reject counts
