@@ -61,16 +61,37 @@ def cmd_init(args) -> int:
 def cmd_ingest(args) -> int:
     from etl.pipeline import ingest_paths
 
-    engine, settings = _engine_and_settings()
     paths = [Path(p) for p in args.paths]
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        print("no such file: " + ", ".join(map(str, missing)), file=sys.stderr)
+    # Checked before the warehouse is opened: a wrong argument should change nothing.
+    refusals = _not_files(paths)
+    if refusals:
+        print("\n".join(refusals), file=sys.stderr)
         return 2
+    engine, settings = _engine_and_settings()
     summary = ingest_paths(paths, engine, settings, number_format=args.number_format, progress=_progress,
                            encoding=args.encoding)
     print(summary.describe())
     return 1 if summary.refused else 0
+
+
+def _not_files(paths: list[Path]) -> list[str]:
+    """Why each of ``paths`` that is not a file cannot be ingested. A folder used to be
+    reported as "no such file", which sends the clerk looking for a typo in a path that exists."""
+    refusals = []
+    folders = [p for p in paths if p.is_dir()]
+    for folder in folders:
+        refusals.append(f"{folder} is a folder, not a file: name the files in it "
+                        f"(statwh ingest {folder / '*'})")
+    if folders:  # `statwh run` takes a folder, but only the landing folder: say which one it is
+        refusals.append(f"or put the files in the landing folder ({load_settings().landing_dir}) "
+                        "and run 'statwh run'")
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        refusals.insert(0, "no such file: " + ", ".join(map(str, missing)))
+    others = [p for p in paths if p.exists() and not p.is_dir() and not p.is_file()]
+    if others:
+        refusals.append("not a regular file: " + ", ".join(map(str, others)))
+    return refusals
 
 
 def cmd_run(args) -> int:

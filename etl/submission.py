@@ -343,6 +343,10 @@ class _NumberCells:
             self.strings = pa.array(cells[self.is_text].astype(str).tolist())
         else:
             self.strings = pa.array((cells if self.is_text.all() else cells[self.is_text]).array)
+        #: the cells as written, quoted in problems; ``strings`` is read without a percent sign
+        #: written after the number, and ``percent`` says which had one (it fits a figure in %)
+        self.written = self.strings
+        self.strings, self.percent = vnnum.split_percent_sign(self.written)
         self.rows = raw.frame["source_row"].to_numpy()[self.is_text]
         self.readings: vnnum.ArrayReadings | None = None
         self._indicators = raw.frame["indicator_code"] if "indicator_code" in raw.frame else None
@@ -393,22 +397,24 @@ def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None
     numbers = numbers or _NumberCells(raw, column)
     if not numbers.is_text.any():
         return "vi"  # every number is a spreadsheet number: no convention involved
-    strings, rows = numbers.strings, numbers.rows
+    strings, written, rows = numbers.strings, numbers.written, numbers.rows
     readings = numbers.readings = vnnum.array_readings(strings)
     detection = vnnum.detect_convention(readings)
     if detection.convention is not None:
         return detection.convention
     if detection.is_mixed:
-        minority = min(vnnum.CONVENTIONS, key=lambda c: len(detection.only_rows[c]))
-        for i in detection.only_rows[minority][:20]:
-            problem(int(rows[i]), column, strings[i].as_py(), "number_format_consistent",
-                    "numbers in this file are written both the Vietnamese way (1.302,9) and the "
-                    f"English way (1,302.9); this one is written the {vnnum._NAMES[minority]} way",
-                    indicator=numbers.indicator(i))
-        return None
+        # The file's convention is the one most of its numbers are written in (Vietnamese when
+        # as many are written each way: the house style); the others are the mistakes, each named
+        # with what to write instead. The file is read in its convention, so its other numbers
+        # are checked as usual: read in none, every one of them was "a number is required".
+        used = "vi" if len(detection.only_rows["vi"]) >= len(detection.only_rows["en"]) else "en"
+        for i in detection.only_rows[vnnum.other(used)][:20]:
+            problem(int(rows[i]), column, written[i].as_py(), "number_format_consistent",
+                    _written_the_other_way(written[i].as_py(), used, "uses"), indicator=numbers.indicator(i))
+        return used
     for i in detection.ambiguous_rows[:20]:
         vi, en = readings.value["vi"][i], readings.value["en"][i]
-        problem(int(rows[i]), column, strings[i].as_py(), "number_format_unambiguous",
+        problem(int(rows[i]), column, written[i].as_py(), "number_format_unambiguous",
                 f"reads as {vi:g} the Vietnamese way and {en:g} the English way, and nothing in the "
                 "file settles which; add a first line '# number_format: vi' (or en)", indicator=numbers.indicator(i))
     return None
@@ -431,11 +437,47 @@ def _parse_numbers(raw: RawTable, column: str, convention: str | None, problem,
         else:
             parsed, unreadable = vnnum.parse_number_array(strings, convention)
         values[is_text] = parsed
-        rows = numbers.rows
+        rows, written = numbers.rows, numbers.written
         for i in np.flatnonzero(unreadable):
-            problem(int(rows[i]), column, strings[i].as_py(), "number_readable",
-                    f"not a number written the {vnnum._NAMES[convention]} way", indicator=numbers.indicator(i))
+            text = written[i].as_py()
+            other_way = vnnum.readings(strings[i].as_py()).valid_under() == {vnnum.other(convention)}
+            problem(int(rows[i]), column, text, "number_readable",
+                    _written_the_other_way(text, convention, "declares") if other_way
+                    else f"not a number written the {vnnum._NAMES[convention]} way", indicator=numbers.indicator(i))
     return values
+
+
+def _written_the_other_way(text: str, convention: str, how: str) -> str:
+    """The message for a number written in the convention the file does not use (it ``how``:
+    'uses' or 'declares' ``convention``), with the number as it should be written."""
+    odd = vnnum.other(convention)
+    return (f"this number is written the {vnnum._NAMES[odd]} way ({vnnum.MARKS[odd]}) while the file {how} the "
+            f"{vnnum._NAMES[convention]} way ({vnnum.MARKS[convention]}): write {vnnum.written_the_other_way(text)}")
+
+
+def _misplaced_percent_signs(numbers: _NumberCells, frame: pd.DataFrame, kind: SubmissionKind, problem) -> np.ndarray:
+    """Rows whose number has a percent sign though the figure is not in %, each reported.
+
+    ``9,2%`` is how a clerk writes a percentage, so the sign is read where the row's unit is %
+    (a % indicator, a growth plan target, whose unit its own rule checks) as a monthly and a
+    plan file alike; elsewhere (``9,2%`` of tỷ đồng) it is a mistake, never dropped unseen."""
+    signed = np.zeros(len(frame), dtype=bool)
+    signed[numbers.is_text] = numbers.percent
+    if not signed.any():
+        return signed
+    in_percent = np.asarray(frame["unit"] == "%", dtype=bool)
+    if kind == "plan":
+        in_percent = in_percent | np.asarray(frame["target_kind"] == "growth_pct", dtype=bool)
+    misplaced = signed & ~in_percent
+    text_index = np.cumsum(numbers.is_text) - 1  # a row's position among the text cells
+    for position in np.flatnonzero(misplaced):
+        i = int(text_index[position])
+        unit, bare = frame["unit_reported"].iloc[position], numbers.strings[i].as_py()
+        problem(int(numbers.rows[i]), numbers.column, numbers.written[i].as_py(), "number_readable",
+                f"a percent sign in a row whose unit is {unit}, not %: write the figure in {unit} without it ({bare})"
+                if unit else "a percent sign in a row with no unit: write % as its unit if the figure is a percentage",
+                indicator=numbers.indicator(i))
+    return misplaced
 
 
 # --------------------------------------------------------------------------- normalising
@@ -573,6 +615,8 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
     frame["unit"] = cells.compute(("unit",), unit)
     number_column = NUMBER_COLUMN[kind]
     frame[f"{number_column}_text"] = _cells_as_written(raw.frame[number_column])
+    if numbers is None or numbers.column != number_column:
+        numbers = _NumberCells(raw, number_column)
     frame[f"{number_column}_reported"] = _parse_numbers(raw, number_column, convention, problem, numbers)
     catalogue = reference.indicators
     frame["indicator_kind"] = cells.compute(
@@ -585,8 +629,15 @@ def _normalise(raw, kind, convention, reference: Reference, today, problem,
         _normalise_monthly(cells, text, frame, reference)
     else:
         _normalise_plan(cells, text, frame, reference)
+    misplaced = _misplaced_percent_signs(numbers, frame, kind, problem)
+    frame.loc[misplaced, f"{number_column}_reported"] = np.nan  # rejected: no figure to check further
     frame["indicator_unit"] = cells.compute(
         ("indicator_code", "unit"), lambda i, u: indicator(i) + "|" + unit(u).fillna("?"))
+    if kind == "plan":
+        # The unit as the plan suite's growth_target_in_percent sees it: '?' where blank or
+        # unknown, as in indicator_unit. GX's in-set rules pass a null, so a growth target with
+        # no unit (or one the catalogue does not know) loaded as if it were in %.
+        frame["unit_or_unknown"] = cells.compute(("unit",), lambda u: unit(u).fillna("?"))
     factor = cells.on_rows(("indicator_code", "unit"), frame[["indicator_code", "unit"]],
                            lambda rows: _conversion_factors(rows, reference))
     frame[number_column] = frame[f"{number_column}_reported"] * factor

@@ -103,6 +103,23 @@ def parse_number(text: str, convention: Convention | None = "vi") -> float:
 
 
 _NAMES: dict[Convention, str] = {"vi": "Vietnamese", "en": "English"}
+#: the marks of each convention, in words a clerk recognises
+MARKS: dict[Convention, str] = {"vi": "point for thousands, comma for decimals",
+                                "en": "comma for thousands, point for decimals"}
+
+
+def other(convention: Convention) -> Convention:
+    return "en" if convention == "vi" else "vi"
+
+
+def written_the_other_way(text: str) -> str:
+    """``text`` with its two marks swapped: a number only one convention reads, written the
+    other way (``2,805.3`` -> ``2.805,3``, ``19.301,5`` -> ``19,301.5``), to show a clerk
+    what to write instead of a number written in the convention their file does not use."""
+    return text.strip().translate(_SWAP_MARKS)
+
+
+_SWAP_MARKS = str.maketrans({",": ".", ".": ","})
 
 
 def number_in_full(value: float) -> str:
@@ -212,6 +229,23 @@ def parse_number_array(
     r = _array_readings(strings, (convention,))
     values = np.where(r.valid[convention], r.value[convention], np.nan)
     return values, r.present & ~r.valid[convention]
+
+
+#: a percent sign written after a number: ``4,51%``, ``4,51 %``
+_PERCENT_SIGN = "[ \u00a0\u202f]*%$"
+
+
+def split_percent_sign(strings: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray]:
+    """``strings`` without the percent sign written after a number (``9,2%`` -> ``9,2``), and a
+    mask of the cells that had one. The grammar above stays that of the bare number, so
+    ``1,500%`` is as ambiguous as ``1,500``; whether a percent sign fits a figure is for the
+    caller to say, from the figure's unit (``9,2%`` of a figure in tỷ đồng is a mistake)."""
+    text = pc.utf8_rtrim_whitespace(strings.cast(pa.string()))
+    if not pc.any(pc.match_substring(text, "%")).as_py():  # the common case: no regular expression
+        return strings, np.zeros(len(strings), dtype=bool)
+    has_sign = pc.fill_null(pc.ends_with(text, "%"), False)
+    bare = pc.replace_substring_regex(text, pattern=_PERCENT_SIGN, replacement="")
+    return bare, np.asarray(has_sign.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # --------------------------------------------------------------------------- prose quantities

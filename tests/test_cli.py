@@ -183,6 +183,25 @@ def test_run_takes_the_landing_folder(statwh_home):
     assert [b["status"] for b in json.loads(batches.stdout)] == ["loaded"] * 3
 
 
+def test_ingest_of_a_folder_says_it_is_a_folder_and_how_to_ingest_its_files(statwh_home, tmp_path, capsys):
+    """``statwh ingest FOLDER`` used to say ``no such file: FOLDER`` of a folder that exists;
+    now it says what the folder is and what to do, and stops before any work."""
+    from etl.cli import main
+
+    folder = tmp_path / "thang_12"
+    folder.mkdir()
+    write_csv(folder, "bd_2021-12.csv", "region_code;indicator_code;period;value;unit;status\n")
+    before = _written_under(statwh_home)
+    assert main(["ingest", str(folder), str(tmp_path / "missing.csv")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"no such file: {tmp_path / 'missing.csv'}",
+        f"{folder} is a folder, not a file: name the files in it (statwh ingest {folder / '*'})",
+        f"or put the files in the landing folder ({statwh_home / 'landing'}) and run 'statwh run'"]
+    assert _written_under(statwh_home) == before           # no warehouse made, nothing ingested
+    done = statwh("ingest", str(folder), env_home=statwh_home)
+    assert done.returncode == 2 and f"{folder} is a folder, not a file" in done.stderr
+
+
 def test_a_month_not_written_yyyy_mm_is_refused_before_any_work(statwh_home, capsys):
     """``--month 2021-13`` used to assess reporting (writing to the warehouse) and then show
     an empty table; now the command stops at the argument and touches nothing."""

@@ -257,6 +257,88 @@ def test_a_count_is_whole_in_its_canonical_unit_whatever_unit_it_was_written_in(
         f"nua.csv, row 2, column 'value': {COUNT_MESSAGE} (value '0,0015') [count_whole_number]"]
 
 
+def test_a_growth_target_without_a_unit_or_with_an_unknown_one_is_rejected_like_one_in_another_unit(tmp_path):
+    """A growth target with an empty unit loaded: 0,12 was shown as EXPORT +0,12% (the clerk
+    meant 12 %, most likely). GX's in-set rule passed the blank (a null once units are read), as
+    it did a unit the catalogue does not know; a monthly figure without a unit was rejected."""
+    from etl.submission import prepare_submission
+
+    plan = write_csv(tmp_path, "ke_hoach.csv", PLAN_HEADER + "74;EXPORT;2023;growth_pct;0,12;\n"
+                     "74;IMPORT;2023;growth_pct;13;triệu USD\n74;RETAIL;2023;growth_pct;16;tỷ lệ\n"
+                     "74;IIP;2023;growth_pct;9,2;%\n74;FAIRS;2023;level;10;\n")
+    assert [p.describe() for p in prepare_submission(plan).problems] == [
+        "ke_hoach.csv, row 2, column 'unit': a growth target is given in %: write % as its unit "
+        "[growth_target_in_percent]",
+        "ke_hoach.csv, row 3, column 'unit': a growth target is given in %: write % as its unit "
+        "(value 'triệu USD') [growth_target_in_percent]",
+        "ke_hoach.csv, row 4, column 'unit': a growth target is given in %: write % as its unit "
+        "(value 'tỷ lệ') [growth_target_in_percent]",
+        "ke_hoach.csv, row 6, column 'unit': unit unknown or not allowed for this indicator "
+        "[unit_allowed_for_indicator]"]
+    monthly = write_csv(tmp_path, "thang.csv", HEADER + "74;RETAIL;2023-01;19.301,5;;official\n")
+    assert [p.describe() for p in prepare_submission(monthly).problems] == [
+        "thang.csv, row 2, column 'unit': unit unknown or not allowed for this indicator [unit_allowed_for_indicator]"]
+
+
+def test_a_percent_sign_is_read_where_the_figure_is_in_percent_and_named_where_it_is_not(tmp_path):
+    """``9,2%`` (growth as a clerk writes it) was "not a number written the Vietnamese way", in a
+    plan file and a monthly one alike. It is read where the row's unit is % (a growth target, a %
+    indicator); in a row in tỷ đồng the sign is a mistake, named as such and never dropped unseen."""
+    from etl.submission import prepare_submission
+
+    plan = write_csv(tmp_path, "ke_hoach.csv", PLAN_HEADER + "74;IIP;2023;growth_pct;9,2%;%\n"
+                     "74;EXPORT;2023;growth_pct;12 %;%\n74;HH_ELECTRIFIED_PCT;2023;level;99,5%;%\n")
+    planned = prepare_submission(plan)
+    assert planned.accepted, [p.describe() for p in planned.problems]
+    assert planned.frame["target_value"].tolist() == [9.2, 12.0, 99.5]
+    assert planned.frame["target_value_text"].tolist() == ["9,2%", "12 %", "99,5%"]    # quoted as written
+    monthly = write_csv(tmp_path, "thang.csv", HEADER + "74;IIP;2023-01;104,51%;%;official\n"
+                        "74;HH_ELECTRIFIED_PCT;2023-01;99,5%;%;official\n74;RETAIL;2023-01;19.301,5;tỷ đồng;official\n")
+    prepared = prepare_submission(monthly)
+    assert prepared.accepted, [p.describe() for p in prepared.problems]
+    assert prepared.frame["value"].tolist() == [104.51, 99.5, 19301.5]
+    wrong = write_csv(tmp_path, "sai.csv", PLAN_HEADER + "74;BOTT_REVENUE;2023;level;1.711,1%;tỷ đồng\n"
+                      "74;IIP;2023;growth_pct;9,2%;%\n")
+    assert [p.describe() for p in prepare_submission(wrong).problems] == [
+        "sai.csv, row 2, column 'target_value': a percent sign in a row whose unit is tỷ đồng, not %: write the "
+        "figure in tỷ đồng without it (1.711,1) (value '1.711,1%') [number_readable]"]
+    wrong = write_csv(tmp_path, "sai_thang.csv", HEADER + "74;RETAIL;2023-01;19.301,5%;tỷ đồng;official\n"
+                      "74;HH_ELECTRIFIED_PCT;2023-01;99,5%;;official\n")
+    assert [p.describe() for p in prepare_submission(wrong).problems] == [
+        "sai_thang.csv, row 2, column 'value': a percent sign in a row whose unit is tỷ đồng, not %: write the "
+        "figure in tỷ đồng without it (19.301,5) (value '19.301,5%') [number_readable]",
+        "sai_thang.csv, row 3, column 'unit': unit unknown or not allowed for this indicator [unit_allowed_for_indicator]",
+        "sai_thang.csv, row 3, column 'value': a percent sign in a row with no unit: write % as its unit if the "
+        "figure is a percentage (value '99,5%') [number_readable]"]
+
+
+def test_a_number_written_the_other_way_from_the_rest_of_the_file_is_named_with_what_to_write(tmp_path):
+    """In a file of Vietnamese numbers, ``2,805.3`` was "a number is required": it is a number,
+    written the English way. The message says so, and how to write it; the file's other numbers
+    are read in its convention (Vietnamese when as many are written each way) and checked as usual."""
+    from etl.submission import prepare_submission
+
+    mixed = write_csv(tmp_path, "m.csv", HEADER + "74;RETAIL;2023-01;19.301,5;tỷ đồng;official\n"
+                      "74;EXPORT;2023-01;2,805.3;triệu USD;official\n")
+    prepared = prepare_submission(mixed)
+    assert [p.describe() for p in prepared.problems] == [
+        "m.csv, row 3, column 'value': this number is written the English way (comma for thousands, point for "
+        "decimals) while the file uses the Vietnamese way (point for thousands, comma for decimals): write "
+        "2.805,3 (value '2,805.3') [number_format_consistent]"]
+    assert prepared.number_convention == "vi" and prepared.frame["value"].iloc[0] == 19301.5
+    english = write_csv(tmp_path, "en.csv", HEADER + "74;RETAIL;2023-01;19,301.5;tỷ đồng;official\n"
+                        "74;EXPORT;2023-01;2,805.3;triệu USD;official\n74;IMPORT;2023-01;2.690,5;triệu USD;official\n")
+    assert [p.describe() for p in prepare_submission(english).problems] == [
+        "en.csv, row 4, column 'value': this number is written the Vietnamese way (point for thousands, comma for "
+        "decimals) while the file uses the English way (comma for thousands, point for decimals): write "
+        "2,690.5 (value '2.690,5') [number_format_consistent]"]
+    declared = write_csv(tmp_path, "vi.csv", "# number_format: vi\n" + HEADER + "74;EXPORT;2023-01;2,805.3;triệu USD;official\n")
+    assert [p.describe() for p in prepare_submission(declared).problems] == [
+        "vi.csv, row 3, column 'value': this number is written the English way (comma for thousands, point for "
+        "decimals) while the file declares the Vietnamese way (point for thousands, comma for decimals): write "
+        "2.805,3 (value '2,805.3') [number_readable]"]
+
+
 def test_the_suites_whole_number_rules_allow_the_noise_that_is_rounded_away():
     """Every suite rule on a ``*_distance_to_whole`` column allows exactly the noise that
     normalising rounds away: a looser rule would store fractions, a stricter one reject counts

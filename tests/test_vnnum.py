@@ -91,6 +91,25 @@ def test_a_column_mixing_conventions_is_refused():
     assert detection.convention is None and detection.is_mixed
 
 
+def test_a_percent_sign_after_a_number_is_taken_off_and_the_number_read_by_the_same_rules():
+    """``9,2%`` is how a clerk writes growth; the sign comes off (the caller decides from the
+    unit whether it fits) and what is left is read as before: ``1,500%`` stays ambiguous."""
+    bare, signed = vnnum.split_percent_sign(pa.array(["9,2%", "4,51 %", "19.301,5", None, "1,500%", "9,2%%", "%9,2"]))
+    assert bare.to_pylist() == ["9,2", "4,51", "19.301,5", None, "1,500", "9,2%", "%9,2"]
+    assert signed.tolist() == [True, True, False, False, True, True, False]
+    readings = vnnum.array_readings(bare)
+    assert readings.value["vi"][0] == 9.2 and readings.ambiguous.tolist()[4]
+    assert not (readings.valid["vi"][5] or readings.valid["en"][5] or readings.valid["vi"][6])
+    unsigned = pa.array(["9,2", "12"])
+    assert vnnum.split_percent_sign(unsigned)[0] is unsigned       # no sign anywhere: left as it is
+
+
+def test_a_number_written_one_way_is_shown_written_the_other_way():
+    assert vnnum.written_the_other_way("2,805.3") == "2.805,3"
+    assert vnnum.written_the_other_way(" 19.301,5 ") == "19,301.5"
+    assert vnnum.parse_number(vnnum.written_the_other_way("1,302,900.25"), "vi") == 1302900.25
+
+
 decimals = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=3, allow_nan=False,
                        allow_infinity=False)
 
