@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -62,6 +63,15 @@ def test_rollup_csv(loaded_home):
     assert float(rows["IMPORT"]["annual_value"]) == pytest.approx(900)
     assert round(float(rows["IMPORT"]["growth_pct"]), 2) == 80.07
     assert rows["WIND_MW"]["is_complete"] == "True"
+
+
+def test_rollup_table_says_a_monthly_index_has_no_annual_value(loaded_home):
+    """IIP_MONTH's 2021 has all its months: complete, and the empty annual cell says why
+    (it showed 'NO' and a bare '—', as if a month were missing)."""
+    table = statwh("rollup", "--year", "2021", "--region", "74", env_home=loaded_home).stdout
+    row = next(line for line in table.splitlines() if " IIP_MONTH " in line)
+    assert re.search(r"IIP_MONTH +% +12 +yes +— +no annual value \(monthly index\) ", row), table
+    assert " NO " not in table                                                   # the sample's years are whole
 
 
 # Bình Dương 2021 as the seed report publishes it; summed from monthly figures in floating
