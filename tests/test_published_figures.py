@@ -66,7 +66,7 @@ def test_annual_rollups_2021_match_the_reports(sample_warehouse):
     iip_month = _row(rollup, "74", "IIP_MONTH")
     assert pd.isna(iip_month.annual_value)
     assert (bool(iip_month.is_complete), iip_month.months_reported, iip_month.year_rule) == (True, 12, "none")
-    assert iip_month.annual_source is None and pd.isna(iip_month.growth_pct)
+    assert pd.isna(iip_month.annual_source) and pd.isna(iip_month.growth_pct)
 
 
 def test_year_to_date_is_the_running_sum_of_flows(sample_warehouse, sample_in_landing):
