@@ -97,7 +97,7 @@ GLOSSARY: dict[str, Term] = {
     "year_start": Term("Ngày đầu năm", "Year start", "1 January of the plan year."),
     "label_vi": Term("Nhãn tiếng Việt", "Label (Vietnamese)"),
     "label_en": Term("Nhãn tiếng Anh", "Label (English)"),
-    "year_rule": Term("Cách tính năm", "Year rule", "How months make a year: 'sum' | 'last' | 'december_cumulative' | 'none'."),
+    "year_rule": Term("Cách tính năm", "Year rule", "How months make a year: 'sum' | 'last' | 'december_cumulative' | 'none' (a monthly index such as IIP_MONTH: no annual value)."),
     # ---- monthly figures
     "value": Term("Giá trị tháng", "Monthly value", "The month's value, in the indicator's canonical unit.", ROW_UNIT),
     "value_reported": Term("Giá trị báo cáo", "Value as reported", "The value as the department wrote it, in unit_reported."),
@@ -137,7 +137,7 @@ GLOSSARY: dict[str, Term] = {
         "Of the months reported, those before a unit formed by the 2025 merger came into force: "
         "the figures of the units it was formed from, added together (new Hồ Chí Minh City's 2025: 6)."),
     "last_month_reported": Term("Tháng cuối có số liệu", "Last month reported", "Latest month of the year with a current figure."),
-    "is_complete": Term("Đủ số liệu", "Complete", "Whether every month the year's rule needs is present."),
+    "is_complete": Term("Đủ số liệu", "Complete", "Whether every month the year's rule needs is present (year_rule 'none': all 12 months, though there is no annual value)."),
     "annual_value": Term("Thực hiện năm", "Annual value", None, ROW_UNIT),
     "partial_value": Term("Giá trị tạm tính", "Partial value", None, ROW_UNIT),
     "annual_value_prev_year": Term("Thực hiện năm trước", "Previous year's value",

@@ -17,6 +17,10 @@ view still exports with its real types. Rows are streamed in row groups, so a lo
 history does not have to fit in memory. pandas (``read_parquet``) and DuckDB
 (``FROM 'v_plan_gap.parquet'``) read the files as they are.
 
+Rows are written in the order of each view's key (:data:`EXPORT_ORDER`: region, indicator,
+period; batch for ``v_load_batch``), sorted by the database, the same on DuckDB and PostgreSQL,
+so two exports of the same data are the same file.
+
 ``--format csv`` writes the same views as CSV (UTF-8 with BOM, so Excel opens the
 Vietnamese text correctly); ``--numbers vi`` writes them the way a Vietnamese Excel reads
 CSV (``;`` between fields, ``,`` as the decimal mark), ``en`` the English way. Parquet
@@ -39,13 +43,19 @@ if TYPE_CHECKING:  # pyarrow and SQLAlchemy load when an export runs, not with t
     import pyarrow as pa
     from sqlalchemy.engine import Engine
 
-EXPORT_VIEWS = (
-    "analytics.v_plan_gap",
-    "analytics.v_annual_rollup",
-    "analytics.v_monthly_figure",
-    "analytics.v_revision_summary",
-    "analytics.v_load_batch",
-)
+# Each view is written in the order of its key (its grain), so two exports of the same data
+# are the same file, row for row, on DuckDB and on PostgreSQL: analysts diff nightly exports,
+# and a view has no order of its own (DuckDB's parallel scan returns its rows in any order).
+# A region code names another unit after the 2025 merger (79), so region_valid_from is part
+# of the key.
+EXPORT_ORDER = {
+    "analytics.v_plan_gap": ("region_code", "region_valid_from", "indicator_code", "year"),
+    "analytics.v_annual_rollup": ("region_code", "region_valid_from", "indicator_code", "year"),
+    "analytics.v_monthly_figure": ("region_code", "region_valid_from", "indicator_code", "month_key"),
+    "analytics.v_revision_summary": ("indicator_code", "department_code", "year"),
+    "analytics.v_load_batch": ("batch_key",),
+}
+EXPORT_VIEWS = tuple(EXPORT_ORDER)
 BATCH_ROWS = 50_000
 
 
@@ -78,6 +88,24 @@ def view_columns(conn, view: str) -> list[tuple[str, str]]:
     if not columns:
         raise LookupError(f"{view} is not in the warehouse")
     return columns
+
+
+def ordered_select(dialect: str, view: str, columns: list[tuple[str, str]]) -> str:
+    """The SELECT that exports ``view``: every column, ordered by its key in :data:`EXPORT_ORDER`
+    (ascending, NULLs last). Text keys compare by code point on both backends (``COLLATE "C"``
+    on PostgreSQL, whose default collation follows the locale, e.g. ignores ``_`` at first;
+    DuckDB compares bytes), so both sort alike. A view not listed there is ordered by all its
+    columns, which still makes the file stable."""
+    import pyarrow as pa
+
+    types = dict(columns)
+    keys = [k for k in EXPORT_ORDER.get(view, ()) if k in types] or list(types)
+
+    def key(name: str) -> str:
+        text = _arrow_type(types[name]) == pa.string()
+        return f'{name} COLLATE "C" NULLS LAST' if text and dialect == "postgresql" else f"{name} NULLS LAST"
+
+    return f"SELECT {', '.join(types)} FROM {view} ORDER BY {', '.join(key(k) for k in keys)}"
 
 
 def export_schema(view: str, columns: list[tuple[str, str]], dictionary, exported_at: dt.datetime,
@@ -157,7 +185,7 @@ def export_view(engine: Engine, view: str, path: Path, dictionary=None,
         columns = view_columns(conn, view)
         schema = export_schema(view, columns, dictionary, exported_at, safe_url(engine))
         result = conn.execution_options(stream_results=True).execute(
-            sa.text(f"SELECT {', '.join(n for n, _ in columns)} FROM {view}"))
+            sa.text(ordered_select(engine.dialect.name, view, columns)))
         with _written_whole(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for batch in _batches(result, schema):
                 writer.write_batch(batch)
@@ -191,7 +219,7 @@ def export_csv(engine: Engine, view: str, path: Path, convention: str = "vi") ->
         writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
         writer.writerow([n for n, _ in columns])
         result = conn.execution_options(stream_results=True).execute(
-            sa.text(f"SELECT {', '.join(n for n, _ in columns)} FROM {view}"))
+            sa.text(ordered_select(engine.dialect.name, view, columns)))
         for row in result:
             writer.writerow([_csv_value(v, decimal_mark) for v in row])
             rows += 1

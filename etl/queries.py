@@ -248,7 +248,7 @@ ROLLUP_TABLE = (
     ("months", "months_label", None),
     ("complete", "complete_label", None),
     ("annual", "annual_value", None),            # written by its unit's precision (render_rollup)
-    ("source", "annual_source", None),
+    ("source", "source_label", None),
     ("implied revision", "implied_revision_pct", _pct(2, sign=True)),
     ("previous year", "annual_value_prev_year", None),
     ("growth", "growth_pct", _pct(2, sign=True)),                      # computed from the annual values
@@ -278,6 +278,10 @@ def render_rollup(frame: pd.DataFrame, fmt: str, convention: str = "vi") -> str:
     if fmt == "table":
         frame = _levels_by_unit(frame, ("annual_value", "annual_value_prev_year"), convention)
         frame["complete_label"] = ["yes" if c else "NO" for c in frame["is_complete"]]
+        # A monthly index (IIP_MONTH) is complete with no annual value: say why the cell is empty,
+        # so it does not read as a year that is missing something.
+        frame["source_label"] = ["no annual value (monthly index)" if rule == "none" else source
+                                 for rule, source in zip(frame["year_rule"], frame["annual_source"])]
         # a merged unit's year over its territory says how many months its predecessors reported
         frame["months_label"] = [f"{int(n)} ({int(p)} before merger)" if p and p > 0 else f"{int(n)}"
                                  for n, p in zip(frame["months_reported"], frame["months_from_predecessors"].fillna(0))]

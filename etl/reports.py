@@ -268,6 +268,8 @@ def plan_rows(r: RegionData, conv: str) -> list[dict[str, str | bool]]:
         actual = fmt_level(row["actual"], unit, conv)
         if _missing(row["actual"]) and not row["is_actual_complete"]:
             actual = "— (chưa đủ số liệu / incomplete)"
+        elif _missing(row["actual"]):  # complete yet no value: a monthly index (IIP_MONTH) has no year
+            actual = "— (không có số cả năm / no annual value)"
         rows.append({
             "stt": str(i),
             "indicator": row["indicator_name_vi"],

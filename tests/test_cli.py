@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -94,6 +95,15 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(loaded_home):
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.stdout.splitlines() == ["exit 141"]
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
+def test_rollup_table_says_a_monthly_index_has_no_annual_value(loaded_home):
+    """IIP_MONTH's 2021 has all its months: complete, and the empty annual cell says why
+    (it showed 'NO' and a bare '—', as if a month were missing)."""
+    table = statwh("rollup", "--year", "2021", "--region", "74", env_home=loaded_home).stdout
+    row = next(line for line in table.splitlines() if " IIP_MONTH " in line)
+    assert re.search(r"IIP_MONTH +% +12 +yes +— +no annual value \(monthly index\) ", row), table
+    assert " NO " not in table                                                   # the sample's years are whole
 
 
 # Bình Dương 2021 as the seed report publishes it; summed from monthly figures in floating

@@ -161,6 +161,26 @@ def test_revision_analysis_per_indicator_and_department(estimated_then_revised):
     assert row.bias_pct == pytest.approx(expected)
 
 
+def test_rebuild_completes_monthly_index_years_rolled_up_before(engine, sample_in_landing):
+    """A warehouse rolled up before a monthly index's year could be complete holds IIP_MONTH's
+    years as not complete (is_complete was FALSE for year_rule 'none' whatever its months):
+    statwh rebuild closes those rows and adds complete ones, keeping the old ones as history."""
+    ingest_paths(sample_in_landing, engine)
+    old_rule = ("UPDATE dw.fct_annual_rollup SET is_complete = FALSE WHERE year_rule = 'none'")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(old_rule)                       # the rows as the old definition wrote them
+    assert rebuild_rollups(engine)["dw.fct_annual_rollup"] == 3                     # 74's 2020, 2021, 2022
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT year, is_complete, annual_value, known_until FROM analytics.v_annual_rollup_history "
+            "WHERE region_code = '74' AND indicator_code = 'IIP_MONTH' ORDER BY year, known_from, "
+            "computed_by_batch_key")).fetchall()
+    assert [(r.year, bool(r.is_complete), r.annual_value, r.known_until is None) for r in rows] == [
+        (year, complete, None, current) for year in (2020, 2021, 2022) for complete, current in ((False, False),
+                                                                                                 (True, True))]
+    assert rebuild_rollups(engine)["dw.fct_annual_rollup"] == 0
+
+
 def test_rebuild_repairs_damaged_rollups_and_leaves_right_ones_alone(engine, sample_in_landing):
     ingest_paths(sample_in_landing, engine)
     facts = ("dw.fct_monthly_ytd", "dw.fct_annual_rollup", "dw.fct_plan_gap")

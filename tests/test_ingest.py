@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -401,6 +402,27 @@ def test_a_year_missing_a_month_is_incomplete_not_summed(engine, landing):
     assert not gap.is_actual_complete
     assert gap.attainment_pct is None or gap.attainment_pct != gap.attainment_pct
     assert gap.planned_level == pytest.approx(3900 * 12 * 1.05)      # the plan is known; the actual is not
+
+
+def test_a_monthly_index_is_complete_with_its_12_months_and_has_no_annual_value(engine, landing):
+    """IIP_MONTH (year_rule 'none') is never made into a year: with all its months its year is
+    complete, without one it is not; either way there is no annual value, and a plan target
+    set on it gets no attainment, growth or gap."""
+    rows = "".join(f"83;IIP_MONTH;2021-{m:02d};105,0;%;official\n" for m in range(1, 13))
+    rows += "".join(f"83;IIP_MONTH;2022-{m:02d};106,0;%;official\n" for m in range(1, 12))  # no December
+    ingest_file(write_csv(landing, "bt_iip_month.csv", HEADER + rows), engine)
+    ingest_file(write_csv(landing, "bt_plan.csv", PLAN_HEADER + "83;IIP_MONTH;2021;growth_pct;5;%\n"), engine)
+    whole = annual_rollup(engine, 2021, "83").iloc[0]
+    assert (bool(whole.is_complete), whole.months_reported, whole.year_rule) == (True, 12, "none")
+    assert pd.isna(whole.annual_value) and whole.annual_source is None
+    assert pd.isna(whole.partial_value)
+    partial = annual_rollup(engine, 2022, "83").iloc[0]
+    assert (bool(partial.is_complete), partial.months_reported) == (False, 11)
+    assert pd.isna(partial.annual_value)
+    gap = plan_gap(engine, 2021, "83").iloc[0]
+    assert pd.isna(gap.actual) and bool(gap.is_actual_complete)
+    for column in ("attainment_pct", "actual_growth_pct", "gap_pp", "gap_level"):
+        assert pd.isna(gap[column]), column
 
 
 def test_a_failure_inside_a_batch_leaves_the_warehouse_as_it_was(engine, landing, sample_in_landing):

@@ -3,6 +3,7 @@ and comes out with the figures the two 2021 reports published."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -60,8 +61,12 @@ def test_annual_rollups_2021_match_the_reports(sample_warehouse):
     # a stock's year is its December value, not a sum of months
     wind = _row(rollup, "83", "WIND_MW")
     assert wind.annual_value == pytest.approx(93.7) and wind.partial_value == pytest.approx(93.7)
-    # a monthly index has no annual value; its year is the cumulative IIP
-    assert _row(rollup, "74", "IIP_MONTH").annual_value is None or str(_row(rollup, "74", "IIP_MONTH").annual_value) == "nan"
+    # a monthly index has no annual value (its year is the cumulative IIP), yet all 12 of its
+    # months are in: the year is complete, and year_rule says why there is no value
+    iip_month = _row(rollup, "74", "IIP_MONTH")
+    assert pd.isna(iip_month.annual_value)
+    assert (bool(iip_month.is_complete), iip_month.months_reported, iip_month.year_rule) == (True, 12, "none")
+    assert pd.isna(iip_month.annual_source) and pd.isna(iip_month.growth_pct)
 
 
 def test_year_to_date_is_the_running_sum_of_flows(sample_warehouse, sample_in_landing):

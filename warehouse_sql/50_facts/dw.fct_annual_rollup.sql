@@ -12,7 +12,9 @@
 -- level, so the two can differ (PRODUCT.md). Where one number is needed (the plan gap) it is
 -- growth_pct, consistent with the levels that make attainment and the planned level.
 -- A year missing what its rule needs has is_complete = false and annual_value NULL: never a
--- silent partial sum (partial_value shows what there is).
+-- silent partial sum (partial_value shows what there is). A monthly index (year_rule 'none',
+-- IIP_MONTH) has no annual value by its rule: annual_value is always NULL, and its year is
+-- complete when all 12 months are reported.
 -- A unit formed by the 2025 merger is rolled up over its territory: its months before it came
 -- into force are its predecessors' figures combined (months_from_predecessors counts them), and
 -- annual_value_prev_year of its first years is its predecessors' combined year.
@@ -29,7 +31,7 @@ CREATE TABLE IF NOT EXISTS dw.fct_annual_rollup (
     months_from_predecessors INTEGER,          -- of months_reported, how many are the months before a merged unit came into force, its predecessors' figures combined (new Hồ Chí Minh City's 2025: 6); 0 otherwise
     last_month_reported     INTEGER NOT NULL,
     is_complete             BOOLEAN NOT NULL,
-    annual_value            DOUBLE PRECISION,  -- NULL unless is_complete
+    annual_value            DOUBLE PRECISION,  -- NULL unless is_complete, and always for year_rule 'none' (a monthly index has no annual value)
     annual_source           VARCHAR,           -- where annual_value comes from: 'reported_december_ytd' (a flow's December lũy kế as reported) | 'sum_of_months' (a flow's 12 months summed) | 'december_value' (a stock's or cumulative index's December figure); NULL when annual_value is
     partial_value           DOUBLE PRECISION,  -- flows: sum so far; stocks/indexes: latest month
     reported_december_ytd   DOUBLE PRECISION,  -- flows: December's year to date as the department reported it (latest version); NULL if none was reported

@@ -7,8 +7,10 @@
 -- year_rule 'sum' takes December's reported year to date (latest version of December) when
 -- the department stated one, else needs all 12 months and sums them; 'last' and
 -- 'december_cumulative' need December; 'none' (a monthly index such as IIP_MONTH) has no
--- annual value. Growth compares annual values, so a year to date taken as a year's value is
--- also the base of the next year's growth.
+-- annual value at all (annual_value NULL, its year_rule says why), so its year is complete
+-- when all 12 months are reported: nothing is missing, and a 'NOT is_complete' list must not
+-- carry it forever. Growth compares annual values, so a year to date taken as a year's value
+-- is also the base of the next year's growth.
 -- A unit formed by the 2025 merger is rolled up over its territory (dw.calc_territory_figure):
 -- new Hồ Chí Minh City's 2025 is old Hồ Chí Minh City's, Bình Dương's and Bà Rịa–Vũng Tàu's
 -- January–June plus its own July–December (months_from_predecessors = 6), and its 2025 growth
@@ -48,7 +50,7 @@ annual AS (
         per_year.*,
         CASE year_rule
             WHEN 'sum' THEN months_reported = 12 OR reported_december_ytd IS NOT NULL
-            WHEN 'none' THEN FALSE
+            WHEN 'none' THEN months_reported = 12  -- every month is there; there is just no year value
             ELSE december_value IS NOT NULL
         END AS is_complete,
         CASE year_rule

@@ -21,6 +21,8 @@ joined AS (
     SELECT
         targets.*,
         actual.annual_value AS actual,
+        -- A monthly index (year_rule 'none') is complete with no annual value: actual stays
+        -- NULL, so it gets no attainment, growth or gap, only the months-are-all-in flag.
         COALESCE(actual.is_complete, FALSE) AS is_actual_complete,
         -- The year's own row knows last year's value, over a merged unit's territory too (new
         -- Hồ Chí Minh City's 2025 base is its predecessors' 2024); before the year has
