@@ -573,6 +573,47 @@ def test_a_year_to_date_that_cannot_be_is_refused_naming_its_cell(engine, landin
     assert table_contents(engine, DATA_TABLES) == before
 
 
+def test_a_cumulative_indexs_year_to_date_cell_that_disagrees_with_its_month_cell_is_refused(engine, landing):
+    """The template's IIP row is the index from January to this month itself, so its year-to-date
+    cell (Lũy kế từ đầu năm) holds the same figure as its month cell. 104,51 beside 104,61 used to
+    load 104,51 and drop 104,61 without a word; which one is right is not for the warehouse to guess
+    (December's is the year's figure, the one the plan is measured against)."""
+    path = _filled_template(landing, "bao_cao_iip.xlsx", change={"IIP": {"ytd": Decimal("104.61")}})
+    row = _row_of(path, "IIP")
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "rejected"
+    assert [(p["file"], p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems] == [
+        ("bao_cao_iip.xlsx", "Tháng 12-2021", row, "Lũy kế từ đầu năm", "104.61", "cumulative_index_cells_agree",
+         "IIP is itself the index from January to this month, so this cell and 'Thực hiện tháng 12/2021' (104.51) "
+         "are the same figure, and they disagree: write it in one of them, or the same in both", "error")]
+    assert table_contents(engine, DATA_TABLES) == before
+
+
+@pytest.mark.parametrize("month_cell, ytd_cell", [
+    (None, "104,51"),        # only the year-to-date cell: it is the figure, not "a number is required"
+    (104.51, "104,51%"),     # both, the same figure (a percent written after it)
+    (104.5, 104.51),         # both, the same within the rounding of 104,5
+])
+def test_a_cumulative_index_written_in_its_year_to_date_cell_is_its_figure(engine, landing, month_cell, ytd_cell):
+    path = _filled_template(landing, "bao_cao_iip.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "IIP")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["value"]).value = month_cell
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["ytd"]).value = ytd_cell
+    workbook.save(path)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "loaded", result.problems
+    assert [p for p in result.problems if p["row"] == row] == []
+    assert _december(engine, {"IIP"}) == {"IIP": (pytest.approx(104.51 if month_cell is None else month_cell),
+                                                  "official")}
+
+
 def test_a_value_written_above_the_table_is_named_where_it_is_written_once(tmp_path):
     path = write_csv(tmp_path, "future.csv", "Mã tỉnh:;79;\nTháng:;01/2099;\n\nChỉ tiêu;Đơn vị;Thực hiện tháng\n"
                                              "KNXK;triệu USD;1,5\nKim ngạch nhập khẩu;triệu USD;2,5\n")
