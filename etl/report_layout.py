@@ -50,9 +50,15 @@ MEASURES = LEVEL_MEASURES + PCT_MEASURES
 # Measures about the year to date: on a row whose year-to-date cell is a second indicator
 # (``ytd_indicator_code``) they belong to that indicator.
 YTD_MEASURES = ("ytd_last_year", "pct_ytd_vs_same_period")
+# Measures stored with the figure (or, a cumulative index's year to date, the figure itself): an
+# unreadable one rejects the file. The others (cùng kỳ, tháng trước, so tháng trước, last year's
+# year to date) are only compared with the warehouse, so an unreadable one is a warning: the file
+# loads without it, as it would if the cell were empty.
+STORED_MEASURES = ("ytd", "pct_vs_same_month", "pct_ytd_vs_same_period")
 
 NAME_COLUMN_LABEL = "Chỉ tiêu"
-_EMPTY_MARKS = {"", "-", "–", "—", "x", "…", "...", "..", "n/a", "#n/a"}
+# ("#N/A" is not one: it is also Excel's error value for a lookup that found nothing, named as such)
+_EMPTY_MARKS = {"", "-", "–", "—", "x", "…", "...", "..", "n/a"}
 # A name cell starting with one of these ends the table (signatures, notes under it).
 _STOP_WORDS = ("nguoi lap", "thu truong", "giam doc", "noi nhan", "ky ten", "xac nhan", "ghi chu")
 
@@ -756,7 +762,8 @@ def _reported_figures(reported: list[tuple[int, str, dict]], by_kind: dict[str, 
                     value = float(raw) if isinstance(raw, (int, float)) else np.nan
                     half = _half_unit("", None, value)
                 else:
-                    value = _read_number(written, convention, number, by_kind[measure].label, text, problems)
+                    value = _read_number(written, convention, number, by_kind[measure].label, text, problems,
+                                         stored=measure in STORED_MEASURES)
                     half = _half_unit(written, convention, value) if np.isfinite(value) else 0.0
                 if measure in PCT_MEASURES and by_kind[measure].pct_form == "index" and np.isfinite(value):
                     value = value - 100
@@ -810,18 +817,22 @@ def _figure_reading(cell: object, convention: str | None) -> float | None:
 
 
 def _read_number(written: str, convention: str | None, row: int, column: str, text: str,
-                 problems: list[tuple]) -> float:
+                 problems: list[tuple], *, stored: bool = True) -> float:
+    """``written`` read by ``convention``; NaN, with a problem, if it is not a number. A column that
+    is not stored (``stored=False``) cannot make the file wrong: its problem is a warning."""
     readings = vnnum.readings(written)
-    if convention is not None:
-        value = getattr(readings, convention)
-        if value is None:
+    if (convention is not None and getattr(readings, convention) is None) or (readings.vi is None
+                                                                              and readings.en is None):
+        message = vnnum.not_a_number(text, convention)  # type: ignore[arg-type]
+        if stored:
+            problems.append((row, column, text, "number_readable", message))
+        else:
             problems.append((row, column, text, "number_readable",
-                             f"not a number written the {'Vietnamese' if convention == 'vi' else 'English'} way"))
-            return np.nan
-        return value
-    if readings.vi is None and readings.en is None:
-        problems.append((row, column, text, "number_readable", "not a number"))
+                             f"{message}; this column is not stored, so the file loads without this cell",
+                             "warning"))
         return np.nan
+    if convention is not None:
+        return getattr(readings, convention)
     if readings.is_ambiguous:
         problems.append((row, column, text, "number_format_unambiguous",
                          f"reads as {readings.vi:g} the Vietnamese way and {readings.en:g} the English way, and "

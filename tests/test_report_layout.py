@@ -614,6 +614,57 @@ def test_a_cumulative_index_written_in_its_year_to_date_cell_is_its_figure(engin
                                                   "official")}
 
 
+EXCEL_ERROR = "an Excel error value ({}): Excel could not compute this cell's formula; write the number, or leave " \
+              "the cell empty"
+
+
+def test_an_excel_error_in_a_column_that_is_not_stored_is_a_warning_and_the_file_loads(engine, landing):
+    """So tháng trước (%) is not stored: =G/F with no fair held last month shows #DIV/0! there, and
+    that used to reject the whole report as 'not a number written the Vietnamese way'."""
+    path = _filled_template(landing, "bao_cao_div0.xlsx", change={"FAIRS": {"previous": Decimal(0)}})
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "FAIRS")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["pct_previous"]).value = "#DIV/0!"
+    workbook.save(path)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "loaded", result.problems
+    assert [(p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems if p["row"] == row and p["column"] == "So tháng trước (%)"] == [
+        ("Tháng 12-2021", row, "So tháng trước (%)", "#DIV/0!", "number_readable",
+         EXCEL_ERROR.format("#DIV/0!") + "; this column is not stored, so the file loads without this cell",
+         "warning")]
+    assert _december(engine, {"FAIRS"}) == {"FAIRS": (float(_report_figures("FAIRS")["value"]), "official")}
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT source_row, column_name, value_text FROM analytics.v_submission_problem "
+            "WHERE file_name = :f AND rule = 'number_readable'"), {"f": path.name}).fetchall()
+    assert [tuple(r) for r in stored] == [(row, "So tháng trước (%)", "#DIV/0!")]
+
+
+@pytest.mark.parametrize("key, column, error", [
+    ("value", "Thực hiện tháng 12/2021", "#N/A"),     # used to be read as an empty cell: "a number is required"
+    ("pct_same", "So cùng kỳ (%)", "#DIV/0!"),        # stored as the reported growth
+    ("ytd", "Lũy kế từ đầu năm", "#REF!"),            # stored as the reported year to date
+])
+def test_an_excel_error_in_a_stored_column_is_refused_and_named_as_such(engine, landing, key, column, error):
+    path = _filled_template(landing, "bao_cao_loi_excel.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "RETAIL")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS[key]).value = error
+    workbook.save(path)
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "rejected"
+    assert [(p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems] == [
+        ("Tháng 12-2021", row, column, error, "number_readable", EXCEL_ERROR.format(error), "error")]
+    assert table_contents(engine, DATA_TABLES) == before
+
+
 def test_a_value_written_above_the_table_is_named_where_it_is_written_once(tmp_path):
     path = write_csv(tmp_path, "future.csv", "Mã tỉnh:;79;\nTháng:;01/2099;\n\nChỉ tiêu;Đơn vị;Thực hiện tháng\n"
                                              "KNXK;triệu USD;1,5\nKim ngạch nhập khẩu;triệu USD;2,5\n")
