@@ -117,7 +117,8 @@ class RawTable:
     directives: dict[str, str] = field(default_factory=dict)
     #: how the encoding was recognised when the file did not state it (stored as a warning)
     encoding_note: str | None = None
-    #: problems the reader found in cells, as (row, column, value, rule, message); errors
+    #: problems the reader found in cells, as (row, column, value, rule, message), errors, or with a
+    #: sixth item, their severity ("warning": a cell of a column that is not stored)
     problems: list[tuple] = field(default_factory=list)
     #: a report-layout file's own comparison figures (etl.report_layout.ReportedFigures)
     reported: object | None = None

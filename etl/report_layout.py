@@ -50,9 +50,15 @@ MEASURES = LEVEL_MEASURES + PCT_MEASURES
 # Measures about the year to date: on a row whose year-to-date cell is a second indicator
 # (``ytd_indicator_code``) they belong to that indicator.
 YTD_MEASURES = ("ytd_last_year", "pct_ytd_vs_same_period")
+# Measures stored with the figure (or, a cumulative index's year to date, the figure itself): an
+# unreadable one rejects the file. The others (cùng kỳ, tháng trước, so tháng trước, last year's
+# year to date) are only compared with the warehouse, so an unreadable one is a warning: the file
+# loads without it, as it would if the cell were empty.
+STORED_MEASURES = ("ytd", "pct_vs_same_month", "pct_ytd_vs_same_period")
 
 NAME_COLUMN_LABEL = "Chỉ tiêu"
-_EMPTY_MARKS = {"", "-", "–", "—", "x", "…", "...", "..", "n/a", "#n/a"}
+# ("#N/A" is not one: it is also Excel's error value for a lookup that found nothing, named as such)
+_EMPTY_MARKS = {"", "-", "–", "—", "x", "…", "...", "..", "n/a"}
 # A name cell starting with one of these ends the table (signatures, notes under it).
 _STOP_WORDS = ("nguoi lap", "thu truong", "giam doc", "noi nhan", "ky ten", "xac nhan", "ghi chu")
 
@@ -637,6 +643,7 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
 
     # --- the rows
     records, reported = [], []
+    same_figure: list[tuple[int, str, object, object]] = []  # (row, indicator, month cell, year-to-date cell)
     for number, cells in grid.rows[body:]:
         name = _text(_cell(cells, index["name"]))
         code = _text(_cell(cells, index.get("code"))).upper()
@@ -672,9 +679,24 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
         base = {"region_code": region_code, "period": period, "unit": unit, "status": status,
                 "department_code": department, "note": note, "source_row": number}
         if ytd_indicator is None:
+            value_label = this_month.label
+            if (not _is_empty(extras["ytd"]) and indicator in reference.indicators.index
+                    and reference.indicators.at[indicator, "year_rule"] == "december_cumulative"):
+                # The indicator is itself the index from January to this month (IIP): its year-to-date
+                # cell holds the very figure its month cell holds. Not stored apart, it would be lost
+                # without a word; so it is the figure when the month cell is empty, and must agree
+                # with it when both are written (compared once the number convention is settled).
+                ytd_value = extras["ytd"]
+                if isinstance(ytd_value, str) and ytd_value.endswith("%"):
+                    ytd_value = ytd_value.removesuffix("%").strip()
+                if _is_empty(value):
+                    value, value_label = ytd_value, by_kind["ytd"].label
+                else:
+                    same_figure.append((number, indicator, value, ytd_value))
+                extras = {**extras, "ytd": None}
             records.append({**base, "indicator_code": indicator, "value": "" if _is_empty(value) else value})
             reported.append((number, indicator, extras))
-            record_origins(number, indicator, code, status_written, this_month.label)
+            record_origins(number, indicator, code, status_written, value_label)
             continue
         # one row, two indicators: this month's figure is one, the year-to-date cell the other
         ytd_value = extras["ytd"]
@@ -691,7 +713,9 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
 
     frame = _frame(records, grid.sheet is not None)
     directives = dict(grid.directives)
-    figures = _reported_figures(reported, by_kind, directives, records, problems)
+    figures = _reported_figures(reported, by_kind, directives, records, problems, same_figure)
+    if same_figure:
+        _check_same_figure(same_figure, directives, this_month.label, by_kind["ytd"].label, problems)
     return RawTable(frame=frame, sheet=grid.sheet, header_row=header_row, directives=directives,
                     problems=problems, reported=figures, origins=origins)
 
@@ -711,10 +735,12 @@ def _frame(records: list[dict], spreadsheet: bool) -> pd.DataFrame:
 
 
 def _reported_figures(reported: list[tuple[int, str, dict]], by_kind: dict[str, _Column], directives: dict[str, str],
-                      records: list[dict], problems: list[tuple]) -> ReportedFigures:
+                      records: list[dict], problems: list[tuple],
+                      same_figure: list[tuple[int, str, object, object]] = ()) -> ReportedFigures:
     """Read the report's own numbers with the file's number convention (declared, or settled by
     every number of the table together, which then also holds for the figures)."""
     texts = [t for r in records if (t := _number_text(r["value"])) is not None]
+    texts += [t for *_, ytd in same_figure if (t := _number_text(ytd)) is not None]
     texts += [t for _, _, extras in reported for v in extras.values() if not _is_empty(v)
               and (t := _number_text(v)) is not None]
     declared = directives.get("number_format")
@@ -737,7 +763,8 @@ def _reported_figures(reported: list[tuple[int, str, dict]], by_kind: dict[str, 
                     value = float(raw) if isinstance(raw, (int, float)) else np.nan
                     half = _half_unit("", None, value)
                 else:
-                    value = _read_number(written, convention, number, by_kind[measure].label, text, problems)
+                    value = _read_number(written, convention, number, by_kind[measure].label, text, problems,
+                                         stored=measure in STORED_MEASURES)
                     half = _half_unit(written, convention, value) if np.isfinite(value) else 0.0
                 if measure in PCT_MEASURES and by_kind[measure].pct_form == "index" and np.isfinite(value):
                     value = value - 100
@@ -750,19 +777,63 @@ def _reported_figures(reported: list[tuple[int, str, dict]], by_kind: dict[str, 
                            pct_forms={m: by_kind[m].pct_form for m in PCT_MEASURES if m in by_kind})
 
 
-def _read_number(written: str, convention: str | None, row: int, column: str, text: str,
-                 problems: list[tuple]) -> float:
+def _check_same_figure(same_figure: list[tuple[int, str, object, object]], directives: dict[str, str],
+                       month_label: str, ytd_label: str, problems: list[tuple]) -> None:
+    """A cumulative index's month cell and year-to-date cell, both written, must say the same
+    figure (within the rounding of the coarser): else which one holds is a guess, and December's
+    is the year's figure, the one the plan is measured against."""
+    convention = {"vi": "vi", "vn": "vi", "vietnamese": "vi", "en": "en", "english": "en"}.get(
+        fold(directives.get("number_format") or ""))
+    for number, indicator, month_cell, ytd_cell in same_figure:
+        ytd_text = _text(ytd_cell)
+        written = _number_text(ytd_cell)
+        if written is None:
+            ytd = float(ytd_cell) if isinstance(ytd_cell, (int, float)) else np.nan
+        else:
+            ytd = _read_number(written, convention, number, ytd_label, ytd_text, problems)
+        month = _figure_reading(month_cell, convention)  # unreadable: the figure's own checks say so
+        if not (np.isfinite(ytd) and month is not None and np.isfinite(month)):
+            continue
+        slack = max(_half_unit(written or "", convention if written else None, ytd),
+                    _half_unit(_number_text(month_cell) or "", convention if isinstance(month_cell, str) else None,
+                               month))
+        if abs(ytd - month) > slack * (1 + 1e-9) + 1e-9:
+            problems.append((number, ytd_label, ytd_text, "cumulative_index_cells_agree",
+                             f"{indicator} is itself the index from January to this month, so this cell and "
+                             f"'{month_label}' ({_text(month_cell)}) are the same figure, and they disagree: "
+                             "write it in one of them, or the same in both"))
+
+
+def _figure_reading(cell: object, convention: str | None) -> float | None:
+    """This month's figure as :mod:`etl.submission` will read it, or None if that is not settled here."""
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return float(cell)
+    written = _number_text(cell)
+    if written is None:
+        return None
     readings = vnnum.readings(written)
     if convention is not None:
-        value = getattr(readings, convention)
-        if value is None:
+        return getattr(readings, convention)
+    return None if readings.is_ambiguous else (readings.vi if readings.vi is not None else readings.en)
+
+
+def _read_number(written: str, convention: str | None, row: int, column: str, text: str,
+                 problems: list[tuple], *, stored: bool = True) -> float:
+    """``written`` read by ``convention``; NaN, with a problem, if it is not a number. A column that
+    is not stored (``stored=False``) cannot make the file wrong: its problem is a warning."""
+    readings = vnnum.readings(written)
+    if (convention is not None and getattr(readings, convention) is None) or (readings.vi is None
+                                                                              and readings.en is None):
+        message = vnnum.not_a_number(text, convention)  # type: ignore[arg-type]
+        if stored:
+            problems.append((row, column, text, "number_readable", message))
+        else:
             problems.append((row, column, text, "number_readable",
-                             f"not a number written the {'Vietnamese' if convention == 'vi' else 'English'} way"))
-            return np.nan
-        return value
-    if readings.vi is None and readings.en is None:
-        problems.append((row, column, text, "number_readable", "not a number"))
+                             f"{message}; this column is not stored, so the file loads without this cell",
+                             "warning"))
         return np.nan
+    if convention is not None:
+        return getattr(readings, convention)
     if readings.is_ambiguous:
         problems.append((row, column, text, "number_format_unambiguous",
                          f"reads as {readings.vi:g} the Vietnamese way and {readings.en:g} the English way, and "

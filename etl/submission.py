@@ -200,7 +200,7 @@ def prepare_submission(
                                   reading_options=reading_options(number_format, encoding))
     file_name = path.name
 
-    def problem(row, column, value, rule, message, sheet=None, indicator=None, placed=False):
+    def problem(row, column, value, rule, message, sheet=None, indicator=None, placed=False, severity="error"):
         """Record a problem; one about a long-format column is placed where the clerk wrote the
         cell (``placed``: already named as in the sheet, e.g. by the report-layout reader)."""
         if not placed:
@@ -209,7 +209,7 @@ def prepare_submission(
                 value = prepared.origins.written((row, column), value)
         prepared.problems.append(
             Problem(file_name, sheet if sheet is not None else prepared.sheet, row, column,
-                    None if value is None else str(value), rule, message)
+                    None if value is None else str(value), rule, message, severity)
         )
 
     def checked(rule, failures, elements=None, severity="error"):
@@ -234,8 +234,8 @@ def prepare_submission(
     prepared.rows_in_file = len(raw.frame)
     prepared.reported = raw.reported
     prepared.origins = raw.origins
-    for row, column, value, rule, message in raw.problems:  # found by the reader (report layout)
-        problem(row, column, value, rule, message, placed=True)
+    for row, column, value, rule, message, *severity in raw.problems:  # found by the reader (report layout)
+        problem(row, column, value, rule, message, placed=True, severity=severity[0] if severity else "error")
     columns = [c for c in raw.frame.columns if c != "source_row"]
     kind = detect_kind(columns)
     checked("submission_kind", int(kind is None), len(columns))
@@ -268,7 +268,7 @@ def prepare_submission(
     prepared.number_convention = convention
     frame = _normalise(raw, kind, convention, reference, today, problem, numbers)
     prepared.frame = frame
-    rules_broken = [p.rule for p in prepared.problems]
+    rules_broken = [p.rule for p in prepared.problems if p.severity == "error"]  # a warning breaks no rule
     declared = number_format or raw.directives.get("number_format")
     for rule in ("number_format_declared",) if declared else ("number_format_consistent", "number_format_unambiguous"):
         checked(rule, rules_broken.count(rule), len(frame))
@@ -443,7 +443,7 @@ def _parse_numbers(raw: RawTable, column: str, convention: str | None, problem,
             other_way = vnnum.readings(strings[i].as_py()).valid_under() == {vnnum.other(convention)}
             problem(int(rows[i]), column, text, "number_readable",
                     _written_the_other_way(text, convention, "declares") if other_way
-                    else f"not a number written the {vnnum._NAMES[convention]} way", indicator=numbers.indicator(i))
+                    else vnnum.not_a_number(text, convention), indicator=numbers.indicator(i))
     return values
 
 

@@ -121,6 +121,26 @@ def written_the_other_way(text: str) -> str:
 
 _SWAP_MARKS = str.maketrans({",": ".", ".": ","})
 
+#: what Excel shows in a cell whose formula it could not compute (``=G24/F24`` with last month 0
+#: is ``#DIV/0!``); a workbook keeps it as the cell's value
+EXCEL_ERROR_VALUES = frozenset({"#DIV/0!", "#VALUE!", "#REF!", "#N/A", "#NAME?", "#NUM!", "#NULL!",
+                                "#SPILL!", "#CALC!", "#GETTING_DATA"})
+
+
+def is_excel_error(text: object) -> bool:
+    """Whether a cell holds one of Excel's error values rather than something a person wrote."""
+    return isinstance(text, str) and text.strip().upper() in EXCEL_ERROR_VALUES
+
+
+def not_a_number(text: str, convention: Convention | None) -> str:
+    """Why ``text`` is not a number under ``convention``, in the words a problem gives a clerk: an
+    Excel error value is named as such, since "not written the Vietnamese way" would send the clerk
+    looking for a misplaced comma in a cell that holds a formula Excel could not compute."""
+    if is_excel_error(text):
+        return (f"an Excel error value ({text.strip()}): Excel could not compute this cell's formula; "
+                "write the number, or leave the cell empty")
+    return "not a number" if convention is None else f"not a number written the {_NAMES[convention]} way"
+
 
 def number_in_full(value: float) -> str:
     """A number held as a number (a spreadsheet cell, a stored figure) with every digit it has

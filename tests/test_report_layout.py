@@ -573,6 +573,98 @@ def test_a_year_to_date_that_cannot_be_is_refused_naming_its_cell(engine, landin
     assert table_contents(engine, DATA_TABLES) == before
 
 
+def test_a_cumulative_indexs_year_to_date_cell_that_disagrees_with_its_month_cell_is_refused(engine, landing):
+    """The template's IIP row is the index from January to this month itself, so its year-to-date
+    cell (Lũy kế từ đầu năm) holds the same figure as its month cell. 104,51 beside 104,61 used to
+    load 104,51 and drop 104,61 without a word; which one is right is not for the warehouse to guess
+    (December's is the year's figure, the one the plan is measured against)."""
+    path = _filled_template(landing, "bao_cao_iip.xlsx", change={"IIP": {"ytd": Decimal("104.61")}})
+    row = _row_of(path, "IIP")
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "rejected"
+    assert [(p["file"], p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems] == [
+        ("bao_cao_iip.xlsx", "Tháng 12-2021", row, "Lũy kế từ đầu năm", "104.61", "cumulative_index_cells_agree",
+         "IIP is itself the index from January to this month, so this cell and 'Thực hiện tháng 12/2021' (104.51) "
+         "are the same figure, and they disagree: write it in one of them, or the same in both", "error")]
+    assert table_contents(engine, DATA_TABLES) == before
+
+
+@pytest.mark.parametrize("month_cell, ytd_cell", [
+    (None, "104,51"),        # only the year-to-date cell: it is the figure, not "a number is required"
+    (104.51, "104,51%"),     # both, the same figure (a percent written after it)
+    (104.5, 104.51),         # both, the same within the rounding of 104,5
+])
+def test_a_cumulative_index_written_in_its_year_to_date_cell_is_its_figure(engine, landing, month_cell, ytd_cell):
+    path = _filled_template(landing, "bao_cao_iip.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "IIP")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["value"]).value = month_cell
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["ytd"]).value = ytd_cell
+    workbook.save(path)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "loaded", result.problems
+    assert [p for p in result.problems if p["row"] == row] == []
+    assert _december(engine, {"IIP"}) == {"IIP": (pytest.approx(104.51 if month_cell is None else month_cell),
+                                                  "official")}
+
+
+EXCEL_ERROR = "an Excel error value ({}): Excel could not compute this cell's formula; write the number, or leave " \
+              "the cell empty"
+
+
+def test_an_excel_error_in_a_column_that_is_not_stored_is_a_warning_and_the_file_loads(engine, landing):
+    """So tháng trước (%) is not stored: =G/F with no fair held last month shows #DIV/0! there, and
+    that used to reject the whole report as 'not a number written the Vietnamese way'."""
+    path = _filled_template(landing, "bao_cao_div0.xlsx", change={"FAIRS": {"previous": Decimal(0)}})
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "FAIRS")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS["pct_previous"]).value = "#DIV/0!"
+    workbook.save(path)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "loaded", result.problems
+    assert [(p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems if p["row"] == row and p["column"] == "So tháng trước (%)"] == [
+        ("Tháng 12-2021", row, "So tháng trước (%)", "#DIV/0!", "number_readable",
+         EXCEL_ERROR.format("#DIV/0!") + "; this column is not stored, so the file loads without this cell",
+         "warning")]
+    assert _december(engine, {"FAIRS"}) == {"FAIRS": (float(_report_figures("FAIRS")["value"]), "official")}
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT source_row, column_name, value_text FROM analytics.v_submission_problem "
+            "WHERE file_name = :f AND rule = 'number_readable'"), {"f": path.name}).fetchall()
+    assert [tuple(r) for r in stored] == [(row, "So tháng trước (%)", "#DIV/0!")]
+
+
+@pytest.mark.parametrize("key, column, error", [
+    ("value", "Thực hiện tháng 12/2021", "#N/A"),     # used to be read as an empty cell: "a number is required"
+    ("pct_same", "So cùng kỳ (%)", "#DIV/0!"),        # stored as the reported growth
+    ("ytd", "Lũy kế từ đầu năm", "#REF!"),            # stored as the reported year to date
+])
+def test_an_excel_error_in_a_stored_column_is_refused_and_named_as_such(engine, landing, key, column, error):
+    path = _filled_template(landing, "bao_cao_loi_excel.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    row = _row_of(path, "RETAIL")
+    workbook.active.cell(row=row, column=TEMPLATE_COLUMNS[key]).value = error
+    workbook.save(path)
+    before = table_contents(engine, DATA_TABLES)
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "rejected"
+    assert [(p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems] == [
+        ("Tháng 12-2021", row, column, error, "number_readable", EXCEL_ERROR.format(error), "error")]
+    assert table_contents(engine, DATA_TABLES) == before
+
+
 def test_a_value_written_above_the_table_is_named_where_it_is_written_once(tmp_path):
     path = write_csv(tmp_path, "future.csv", "Mã tỉnh:;79;\nTháng:;01/2099;\n\nChỉ tiêu;Đơn vị;Thực hiện tháng\n"
                                              "KNXK;triệu USD;1,5\nKim ngạch nhập khẩu;triệu USD;2,5\n")
