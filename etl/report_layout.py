@@ -744,7 +744,7 @@ def _reported_figures(reported: list[tuple[int, str, dict]], by_kind: dict[str, 
     texts += [t for _, _, extras in reported for v in extras.values() if not _is_empty(v)
               and (t := _number_text(v)) is not None]
     declared = directives.get("number_format")
-    convention = {"vi": "vi", "vn": "vi", "vietnamese": "vi", "en": "en", "english": "en"}.get(fold(declared or ""))
+    convention = vnnum.convention_named(declared)
     if convention is None and not declared and texts:
         detection = vnnum.detect_convention(vnnum.array_readings(pa.array(texts, pa.string())))
         convention = detection.convention
@@ -782,8 +782,7 @@ def _check_same_figure(same_figure: list[tuple[int, str, object, object]], direc
     """A cumulative index's month cell and year-to-date cell, both written, must say the same
     figure (within the rounding of the coarser): else which one holds is a guess, and December's
     is the year's figure, the one the plan is measured against."""
-    convention = {"vi": "vi", "vn": "vi", "vietnamese": "vi", "en": "en", "english": "en"}.get(
-        fold(directives.get("number_format") or ""))
+    convention = vnnum.convention_named(directives.get("number_format"))
     for number, indicator, month_cell, ytd_cell in same_figure:
         ytd_text = _text(ytd_cell)
         written = _number_text(ytd_cell)

@@ -371,16 +371,11 @@ def _is_text(cells: pd.Series) -> np.ndarray:
     return cells.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
 
 
-def _convention_named(declared: str) -> str | None:
-    """``vi``/``en`` for a declared number format (``vn``, ``Vietnamese``, ``English`` too); None if unknown."""
-    return {"vi": "vi", "vn": "vi", "vietnamese": "vi", "en": "en", "english": "en"}.get(fold(declared))
-
-
 def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None, problem,
                        numbers: _NumberCells | None = None) -> str | None:
     """The file's number convention: as declared (argument or ``# number_format:`` line), or detected."""
     in_file = raw.directives.get("number_format")
-    if declared and in_file and _convention_named(declared) != _convention_named(in_file):
+    if declared and in_file and vnnum.convention_named(declared) != vnnum.convention_named(in_file):
         # Two declarations that disagree: taking either one would be a guess about every number.
         problem(None, None, in_file, "number_format_declared",
                 f"the file declares number_format: {in_file}, the command line --number-format {declared}; "
@@ -388,7 +383,7 @@ def _settle_convention(raw: RawTable, kind: SubmissionKind, declared: str | None
         return None
     declared = declared or in_file
     if declared:
-        choice = _convention_named(declared)
+        choice = vnnum.convention_named(declared)
         if choice is None:
             problem(None, None, declared, "number_format_declared",
                     "number_format must be 'vi' (1.302,9) or 'en' (1,302.9)")

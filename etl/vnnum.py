@@ -108,6 +108,13 @@ MARKS: dict[Convention, str] = {"vi": "point for thousands, comma for decimals",
                                 "en": "comma for thousands, point for decimals"}
 
 
+def convention_named(declared: str | None) -> Convention | None:
+    """``vi``/``en`` for a declared number format (``vn``, ``Vietnamese``, ``English``, any case);
+    None if it names none (or nothing was declared)."""
+    key = " ".join((declared or "").casefold().split())
+    return {"vi": "vi", "vn": "vi", "vietnamese": "vi", "en": "en", "english": "en"}.get(key)
+
+
 def other(convention: Convention) -> Convention:
     return "en" if convention == "vi" else "vi"
 
