@@ -694,6 +694,14 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
                 else:
                     same_figure.append((number, indicator, value, ytd_value))
                 extras = {**extras, "ytd": None}
+            elif (not _is_empty(extras["ytd"]) and indicator in reference.indicators.index
+                    and reference.indicators.at[indicator, "year_rule"] == "none"):
+                # A monthly index (IIP_MONTH) has no year to date: the index from January on is an
+                # indicator of its own, with its own row. Dropped unseen, a figure written here
+                # would be lost; the file still loads, its month's index being what this row holds.
+                problems.append((number, by_kind["ytd"].label, _text(extras["ytd"]), "no_year_to_date",
+                                 _no_year_to_date(indicator, reference), "warning"))
+                extras = {**extras, "ytd": None}
             records.append({**base, "indicator_code": indicator, "value": "" if _is_empty(value) else value})
             reported.append((number, indicator, extras))
             record_origins(number, indicator, code, status_written, value_label)
@@ -721,6 +729,17 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
 
 
 _LONG_COLUMNS = ("region_code", "indicator_code", "period", "value", "unit", "status", "department_code", "note")
+
+
+def _no_year_to_date(indicator: str, reference: Reference) -> str:
+    """Why a year-to-date cell of a monthly index's row is not stored, and where it belongs: the
+    cumulative index of the same domain (IIP for IIP_MONTH)."""
+    catalogue = reference.indicators
+    domain = catalogue.at[indicator, "domain"]
+    cumulative = catalogue[(catalogue["year_rule"] == "december_cumulative") & (catalogue["domain"] == domain)]
+    where = "".join(f"; the index from January to this month is {code} ('{row.name_vi}'): write it in that row"
+                    for code, row in cumulative.iterrows())
+    return f"{indicator} is the month's own index and has no year to date, so this cell is not stored{where}"
 
 
 def _frame(records: list[dict], spreadsheet: bool) -> pd.DataFrame:

@@ -614,6 +614,29 @@ def test_a_cumulative_index_written_in_its_year_to_date_cell_is_its_figure(engin
                                                   "official")}
 
 
+def test_a_year_to_date_written_in_a_monthly_indexs_row_is_a_warning_naming_where_it_belongs(engine, landing):
+    """IIP_MONTH, the month's own index, has no year to date: a figure in its row's Lũy kế cell was
+    dropped without a word. It is still not stored (the month's index loads), but the clerk is told,
+    and where the index from January on goes, in a warning kept with the batch."""
+    path = _filled_template(landing, "bao_cao_iip_thang.xlsx", change={"IIP_MONTH": {"ytd": Decimal("104.7")}})
+    row = _row_of(path, "IIP_MONTH")
+
+    result = ingest_file(path, engine)
+
+    assert result.status == "loaded", result.problems
+    assert [(p["sheet"], p["row"], p["column"], p["value"], p["rule"], p["message"], p["severity"])
+            for p in result.problems if p["row"] == row] == [
+        ("Tháng 12-2021", row, "Lũy kế từ đầu năm", "104.7", "no_year_to_date",
+         "IIP_MONTH is the month's own index and has no year to date, so this cell is not stored; the index "
+         "from January to this month is IIP ('Chỉ số sản xuất công nghiệp (lũy kế từ đầu năm)'): write it in "
+         "that row", "warning")]
+    assert set(_december(engine, {"IIP", "IIP_MONTH"})) == {"IIP", "IIP_MONTH"}
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT rule, severity FROM analytics.v_submission_problem "
+                                    "WHERE file_name = 'bao_cao_iip_thang.xlsx'")).fetchall()
+    assert [tuple(k) for k in kept] == [("no_year_to_date", "warning")]
+
+
 EXCEL_ERROR = "an Excel error value ({}): Excel could not compute this cell's formula; write the number, or leave " \
               "the cell empty"
 
