@@ -573,6 +573,19 @@ def test_a_year_to_date_that_cannot_be_is_refused_naming_its_cell(engine, landin
     assert table_contents(engine, DATA_TABLES) == before
 
 
+@pytest.mark.parametrize("ytd, warned", [(Decimal("99.95"), True), (Decimal("99.99"), False)])
+def test_a_stocks_year_to_date_is_checked_within_the_rounding_of_its_month_alone(engine, landing, ytd, warned):
+    """A stock's year to date is its month's level (99,99 % of households in December), so the
+    rounding allowed is that of the month's figure and of the report's cell, not of every month
+    of the year added up (which let 99,95 pass beside 99,99 as rounding)."""
+    ingest_paths([BD_SAMPLE], engine)
+    path = _filled_template(landing, change={"HH_ELECTRIFIED_PCT": {"ytd": ytd}})
+    result = ingest_file(path, engine)
+    assert result.status == "loaded"
+    found = [(p["row"], p["column"], p["severity"]) for p in result.problems if p["rule"] == "reported_ytd_matches_months"]
+    assert found == ([(_row_of(path, "HH_ELECTRIFIED_PCT"), "Lũy kế từ đầu năm", "warning")] if warned else [])
+
+
 def test_a_cumulative_indexs_year_to_date_cell_that_disagrees_with_its_month_cell_is_refused(engine, landing):
     """The template's IIP row is the index from January to this month itself, so its year-to-date
     cell (Lũy kế từ đầu năm) holds the same figure as its month cell. 104,51 beside 104,61 used to
