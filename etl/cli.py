@@ -47,6 +47,7 @@ def _progress(index: int, total: int, result) -> None:
                   + (f", {count_of(len(result.problems), 'warning')}" if result.problems else ""),
         "rejected": f"{len(result.problems)} problems -> {result.kept_at}",
         "duplicate": f"already processed as batch {result.batch_key} ({result.duplicate_of_status})",
+        "unreadable": "left where it is: " + "; ".join(p["message"] for p in result.problems),
     }[result.status]
     print(f"[{index}/{total}] {result.file}: {result.status} ({detail})", file=sys.stderr, flush=True)
 

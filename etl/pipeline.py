@@ -252,7 +252,7 @@ class IngestResult:
     """What happened to one file; small and JSON-friendly (it crosses Airflow's XCom)."""
 
     file: str
-    status: str  # 'loaded' | 'rejected' | 'duplicate'
+    status: str  # 'loaded' | 'rejected' | 'duplicate' | 'unreadable' (ingest_paths: not read, left where it is)
     batch_key: int | None
     submission_kind: str | None = None
     rows_in_file: int = 0
@@ -702,14 +702,14 @@ class RunSummary:
     def counts(self) -> dict[str, int]:
         out = {"loaded": 0, "rejected": 0, "duplicate": 0}
         for r in self.results:
-            out[r.status] += 1
+            out[r.status] = out.get(r.status, 0) + 1  # 'unreadable' only when a file was
         return out
 
     @property
     def refused(self) -> list[IngestResult]:
-        """Files rejected now, or earlier (the same bytes sent again)."""
-        return [r for r in self.results
-                if r.status == "rejected" or (r.status == "duplicate" and r.duplicate_of_status == "rejected")]
+        """Files rejected now, or earlier (the same bytes sent again), or that could not be read."""
+        return [r for r in self.results if r.status in ("rejected", "unreadable")
+                or (r.status == "duplicate" and r.duplicate_of_status == "rejected")]
 
     @property
     def rows_new_version(self) -> int:
@@ -720,8 +720,13 @@ class RunSummary:
         lines = [
             f"{len(self.results)} files: {c['loaded']} loaded, {c['rejected']} rejected, "
             f"{c['duplicate']} already processed; {self.rows_new_version} new or changed figures"
+            + (f"; {c['unreadable']} could not be read" if c.get("unreadable") else "")
         ]
         for r in self.refused:
+            if r.status == "unreadable":
+                lines.append(f"  not read: {r.file}, left where it is")
+                lines += _first_problems(r.problems, "problems")
+                continue
             when = "rejected" if r.status == "rejected" else f"rejected earlier (batch {r.batch_key})"
             lines.append(f"  {when}: {r.file} -> {r.kept_at} (report: {r.kept_at}.report.json)")
             lines += _first_problems(r.problems, "problems")
@@ -755,12 +760,25 @@ def ingest_paths(
     progress: Callable[[int, int, IngestResult], None] | None = None,
     encoding: str | None = None,
 ) -> RunSummary:
-    """Ingest several files in order, each in its own batch."""
+    """Ingest several files in order, each in its own batch. A file the operating system will not
+    let this process read (permissions, a file locked by another program) is reported as
+    'unreadable' and left where it is, with nothing recorded: its bytes, and so its checksum, are
+    unknown. The files after it are still ingested; once it can be read, the next run takes it."""
     paths = list(paths)
     results = []
     for index, path in enumerate(paths, start=1):
-        result = ingest_file(path, engine, settings, move=move, run_id=run_id, number_format=number_format,
-                             encoding=encoding)
+        try:
+            result = ingest_file(path, engine, settings, move=move, run_id=run_id, number_format=number_format,
+                                 encoding=encoding)
+        except OSError as exc:
+            if exc.filename is None or Path(exc.filename) != Path(path):
+                raise  # not the file itself (the warehouse, the archive folder): an error of the run
+            reason = exc.strerror or type(exc).__name__
+            log.error("%s: cannot be read (%s); left where it is", Path(path).name, reason)
+            result = IngestResult(Path(path).name, "unreadable", None, problems=[Problem(
+                Path(path).name, None, None, None, None, "file_readable",
+                f"the file cannot be read ({reason}): let the warehouse read it (its permissions, or close the "
+                "program that holds it) and ingest it again").to_dict()])
         results.append(result)
         if progress:
             progress(index, len(paths), result)

@@ -18,7 +18,6 @@ import codecs
 import csv
 import datetime as dt
 import functools
-import io
 import json
 import os
 import re
@@ -384,15 +383,25 @@ _OTHER_LINE_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", "\x85".encode
 _CSV_CELLS_AS_TEXT = {"strings_can_be_null": False, "quoted_strings_can_be_null": False}
 
 
-def _parse_body(body, header: list[str], delimiter: str) -> pa.Table:
-    return pacsv.read_csv(
-        body,
-        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))]),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={f"c{i}": pa.string() for i in range(len(header))}, **_CSV_CELLS_AS_TEXT
-        ),
-    )
+def _parse_body(body: pa.Buffer | bytes, header: list[str], delimiter: str) -> pa.Table:
+    names = [f"c{i}" for i in range(len(header))]
+
+    def parse(block_size: int | None) -> pa.Table:
+        return pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(column_names=names, **({"block_size": block_size} if block_size else {})),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, **_CSV_CELLS_AS_TEXT),
+        )
+
+    try:
+        return parse(None)  # Arrow's blocks of 1 MB, parsed in parallel
+    except pa.ArrowInvalid as exc:
+        if "straddl" not in str(exc):
+            raise
+        # A row longer than a block (a note of a few MB pasted into a cell) cannot be split
+        # between blocks: such a file is read as one block instead of failing.
+        return parse(len(body) + 1)
 
 
 def _read_csv_fast(data: bytes) -> RawTable | None:
@@ -427,9 +436,9 @@ def _read_csv_fast(data: bytes) -> RawTable | None:
     delimiter = _sniff_delimiter(line)
     if delimiter == "\t":
         return None  # a line of tabs is blank to the line reader but a row to Arrow
-    header = [h.strip() for h in next(csv.reader([line], delimiter=delimiter))]
+    header = [h.strip() for h in csv_cells(line, delimiter)]
     try:
-        table = _parse_body(pa.BufferReader(pa.py_buffer(data)[body_start:]), header, delimiter)
+        table = _parse_body(pa.py_buffer(data)[body_start:], header, delimiter)
     except pa.ArrowInvalid:
         return None
     if table.num_rows != body_lines:  # blank lines skipped: their row numbers need the line reader
@@ -454,7 +463,7 @@ def _read_csv_lines(text: str) -> RawTable:
     if header_index >= len(lines):
         raise FileReadError("the file has no header row")
     delimiter = _sniff_delimiter(lines[header_index])
-    header = [h.strip() for h in next(csv.reader([lines[header_index]], delimiter=delimiter))]
+    header = [h.strip() for h in csv_cells(lines[header_index], delimiter)]
     header_row = header_index + 1
     body = "\n".join(lines[header_index + 1 :])
     # Row numbers must survive blank lines, which the fast reader drops.
@@ -462,7 +471,7 @@ def _read_csv_lines(text: str) -> RawTable:
     source_rows = np.flatnonzero(nonblank) + header_row + 1
     try:
         if len(source_rows):
-            table = _parse_body(io.BytesIO(body.encode("utf-8")), header, delimiter)
+            table = _parse_body(body.encode("utf-8"), header, delimiter)
         else:  # a header and no data rows (Arrow reads no columns from nothing)
             table = pa.table({f"c{i}": pa.array([], pa.string()) for i in range(len(header))})
     except pa.ArrowInvalid as exc:
@@ -475,12 +484,24 @@ def _read_csv_lines(text: str) -> RawTable:
     return RawTable(frame=frame, sheet=None, header_row=header_row, directives=directives)
 
 
+def csv_cells(line: str, delimiter: str) -> list[str]:
+    """The cells of one CSV line. Python's csv module refuses a field longer than its limit
+    (128 KiB), a process-wide setting: it is raised for this line only, so a long note is read
+    (Arrow reads it too) rather than ending the ingest in a traceback."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(line) + 1))
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    finally:
+        csv.field_size_limit(limit)
+
+
 def _locate_csv_error(lines: list[str], header_index: int, delimiter: str, width: int) -> FileReadError:
     """Slow path, only after the fast reader refused the file: find the first bad row."""
     for offset, line in enumerate(lines[header_index + 1 :], start=header_index + 2):
         if not line.strip():
             continue
-        cells = next(csv.reader([line], delimiter=delimiter))
+        cells = csv_cells(line, delimiter)
         if len(cells) != width:
             return FileReadError(
                 f"row {offset} has {len(cells)} cells but the header has {width}", row=offset

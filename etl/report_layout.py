@@ -26,7 +26,6 @@ the same period are also stored with the figure (``reported_ytd_value``,
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from etl import vnnum
-from etl.readers import (CellOrigins, FileReadError, Place, RawTable, refuse_uncalculated_formulas_in,
+from etl.readers import (CellOrigins, FileReadError, Place, RawTable, csv_cells, refuse_uncalculated_formulas_in,
                          shown_value)
 from etl.reference import REFERENCE_DIR, Reference, fold, load_reference
 
@@ -173,7 +172,7 @@ def _csv_grids(path: Path, encoding: str | None) -> list[_Grid]:
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        rows.append((number, [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]))
+        rows.append((number, [c.strip() for c in csv_cells(line, delimiter)]))
     return [_Grid(None, rows, {}, directives, encoding_note)]
 
 

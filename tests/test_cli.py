@@ -7,8 +7,10 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -384,3 +386,44 @@ def test_an_ingest_waits_while_another_writes_the_embedded_warehouse(statwh_home
     out, err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, err
     assert "1 files: 1 loaded" in out
+
+
+def test_a_file_this_user_may_not_read_is_reported_and_the_others_are_ingested(tmp_path):
+    """`chmod 000` on one of three files: the command said 'Permission denied' and stopped, the
+    third file never read. Root reads every file, so as root the command runs as 'nobody' (in a
+    folder of /tmp: pytest's own are closed to other users)."""
+    as_root = os.geteuid() == 0
+    folder = Path(tempfile.mkdtemp(prefix="statwh-unreadable-")) if as_root else tmp_path
+    try:
+        _ingest_with_one_file_locked(folder)
+    finally:
+        if as_root:
+            shutil.rmtree(folder)
+
+
+def _ingest_with_one_file_locked(tmp_path: Path) -> None:
+    home, folder = tmp_path / "home", tmp_path / "files"
+    folder.mkdir()
+    (folder / "aa.csv").write_text("region_code;indicator_code;period;value;unit;status\n"
+                                   "74;EXPORT;2021-12;2.750,8;triệu USD;official\n", encoding="utf-8")
+    (folder / "locked.csv").write_text((folder / "aa.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "zz.csv").write_text((folder / "aa.csv").read_text(encoding="utf-8").replace("2021-12", "2021-11"),
+                                   encoding="utf-8")
+    command = [str(REPO / ".venv" / "bin" / "statwh"), "ingest", "aa.csv", "locked.csv", "zz.csv"]
+    if os.geteuid() == 0:
+        home.mkdir()
+        for path in (tmp_path, home, folder, *folder.iterdir()):
+            os.chown(path, 65534, 65534)  # nobody
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    (folder / "locked.csv").chmod(0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATWH_")}
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300,
+                          env={**env, "STATWH_HOME": str(home), "HOME": str(home)})
+
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[:3] == [
+        "3 files: 2 loaded, 0 rejected, 0 already processed; 2 new or changed figures; 1 could not be read",
+        "  not read: locked.csv, left where it is",
+        "    locked.csv: the file cannot be read (Permission denied): let the warehouse read it (its permissions, "
+        "or close the program that holds it) and ingest it again [file_readable]"], done.stderr
+    assert "Traceback" not in done.stderr

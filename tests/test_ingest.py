@@ -858,3 +858,45 @@ def test_a_warehouse_made_before_files_could_be_read_again_is_brought_into_shape
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT recorded_at FROM dw.audit_load_batch WHERE batch_key = :b"),
                             {"b": old_batch}).scalar_one() == dt.datetime(2025, 1, 2, 3, 4, 5)
+
+
+def test_a_file_that_cannot_be_read_is_reported_and_the_files_after_it_are_still_ingested(engine, landing):
+    """A file gone between listing and reading (or one the process may not read) used to end the
+    whole `statwh ingest`/`statwh run` in a traceback, the files after it never read. It is now
+    reported as unreadable, with the operating system's reason, and nothing is recorded for it."""
+    from etl.pipeline import ingest_paths
+
+    first = write_csv(landing, "aa_74_2021-12.csv", HEADER + "74;EXPORT;2021-12;2.750,8;triệu USD;official\n")
+    last = write_csv(landing, "zz_74_2021-11.csv", HEADER + "74;EXPORT;2021-11;2.612,4;triệu USD;official\n")
+    gone = landing / "mm_74_2021-10.csv"  # listed by the clerk's sync tool, removed before it was read
+
+    summary = ingest_paths([first, gone, last], engine)
+
+    assert [(r.file, r.status) for r in summary.results] == [
+        ("aa_74_2021-12.csv", "loaded"), ("mm_74_2021-10.csv", "unreadable"), ("zz_74_2021-11.csv", "loaded")]
+    assert [(p["file"], p["rule"], p["message"]) for p in summary.results[1].problems] == [
+        ("mm_74_2021-10.csv", "file_readable", "the file cannot be read (No such file or directory): let the "
+         "warehouse read it (its permissions, or close the program that holds it) and ingest it again")]
+    assert summary.refused == [summary.results[1]]
+    assert "; 1 could not be read" in summary.describe().splitlines()[0]
+    with engine.connect() as conn:
+        files = conn.execute(sa.text("SELECT file_name FROM dw.audit_load_batch ORDER BY batch_key")).scalars().all()
+    assert files == ["aa_74_2021-12.csv", "zz_74_2021-11.csv"]
+
+
+def test_a_cell_longer_than_a_csv_block_is_read_and_a_bad_row_beside_one_is_named(tmp_path):
+    """A note of 2 MB pasted into a cell ended the ingest in a traceback (Arrow's 1 MB blocks:
+    'straddling object straddles two block boundaries'; then Python's csv field limit, 128 KiB,
+    while looking for the bad row). It is read; a row with a cell too many is named as before."""
+    from etl.submission import prepare_submission
+
+    header = "region_code;indicator_code;period;value;unit;status;department_code;note\n"
+    long_note = write_csv(tmp_path, "ghi_chu_dai.csv",
+                          header + "74;RETAIL;2021-09;21.225,9;tỷ đồng;official;SCT-BD;" + "x" * 2_100_000 + "\n")
+    prepared = prepare_submission(long_note)
+    assert prepared.accepted, [p.describe() for p in prepared.problems]
+    assert len(prepared.frame["note"].iloc[0]) == 2_100_000
+    extra_cell = write_csv(tmp_path, "thua_o.csv",
+                           header + "74;RETAIL;2021-09;21.225,9;tỷ đồng;official;SCT-BD;" + "x" * 200_000 + ";?\n")
+    assert [p.describe() for p in prepare_submission(extra_cell).problems] == [
+        "thua_o.csv, row 2: row 2 has 9 cells but the header has 8 [file_readable]"]
