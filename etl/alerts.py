@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 
 log = logging.getLogger(__name__)
+#: the severities an alert can have (a failed check of severity ``info`` raises no alert of its own)
 SEVERITIES = ("error", "warning")
 
 
@@ -66,7 +67,7 @@ class AlertSettings:
             chosen = frozenset(s.strip() for s in (env.get(name) or "error,warning").split(",") if s.strip())
             unknown = chosen - set(SEVERITIES)
             if unknown:
-                raise ValueError(f"{name}: unknown severities {sorted(unknown)}")
+                raise ValueError(f"{name}: unknown severities {sorted(unknown)}; allowed: {', '.join(SEVERITIES)}")
             return chosen
 
         return cls(

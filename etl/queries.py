@@ -221,6 +221,7 @@ COMPLETENESS_TABLE = (
     ("department", "department_code", None),
     ("month", "month_key", None),
     ("expected", "expected", None),
+    ("not yet due", "not_yet_due", None),  # reports whose deadline is ahead: not counted as expected
     ("received", "received", None),
     ("on time", "on_time", None),
     ("late", "late", None),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+import pytest
+
 from etl.alerts import Alert, AlertSettings, alerts_from_results, dispatch, resolve
 from etl.pipeline import ingest_file
 from tests.conftest import write_csv
@@ -99,6 +101,19 @@ def test_severities_are_routed_per_channel(engine, alert_env):
     assert inbox.messages == []                      # e-mail is for errors only in this setup
     assert [p["fingerprint"] for p in posts] == ["warnings:x.csv"]
     assert AlertSettings.from_env().channels_for("error") == ["email", "webhook"]
+
+
+@pytest.mark.parametrize("name", ["STATWH_ALERT_EMAIL_SEVERITIES", "STATWH_ALERT_WEBHOOK_SEVERITIES"])
+def test_an_unknown_severity_is_refused_naming_the_allowed_ones(name):
+    with pytest.raises(ValueError) as refused:
+        AlertSettings.from_env({name: "error,warning,info"})
+    assert str(refused.value) == f"{name}: unknown severities ['info']; allowed: error, warning"
+
+
+def test_severity_lists_are_read_with_spaces_and_default_to_both():
+    settings = AlertSettings.from_env({"STATWH_ALERT_EMAIL_SEVERITIES": " warning , error ",
+                                       "STATWH_ALERT_WEBHOOK_SEVERITIES": ""})
+    assert settings.email_severities == settings.webhook_severities == {"error", "warning"}
 
 
 def test_a_failed_pipeline_task_alerts(engine, alert_env):

@@ -564,6 +564,25 @@ def test_env_example_comments_every_variable():
             assert documented, f"{line.split('=')[0]} has no comment line above it"
 
 
+def test_env_example_severity_lists_are_accepted_by_the_alert_settings(env_example):
+    """Every severity list .env.example shows for an alert channel (the allowed ones in its
+    comment, the default, the value) is what etl.alerts accepts: a steward who copies a
+    documented list must not get a ValueError that keeps every alert from going out."""
+    from etl.alerts import SEVERITIES, AlertSettings
+
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    names = [name for name in env_example if name.endswith("_SEVERITIES")]
+    assert sorted(names) == ["STATWH_ALERT_EMAIL_SEVERITIES", "STATWH_ALERT_WEBHOOK_SEVERITIES"]
+    for name in names:
+        comment = lines[lines.index(f"{name}={env_example[name]}") - 1]
+        allowed = re.search(r"from: ([\w, ]+?) \(", comment)
+        default = re.search(r"\(default: ([^)]*)\)", comment)
+        assert allowed and default, f"{name}: the comment should read '..., from: a, b (default: a,b).': {comment}"
+        assert [s.strip() for s in allowed.group(1).split(",")] == list(SEVERITIES), comment
+        for documented in (allowed.group(1), default.group(1), env_example[name]):
+            AlertSettings.from_env({name: documented})  # raises on a severity the code does not know
+
+
 # --------------------------------------------------------------------------- CeleryExecutor
 
 
