@@ -18,14 +18,17 @@ WORKDIR /opt/statwh
 
 # Dependencies first, so that code changes do not reinstall them.
 COPY requirements.lock pyproject.toml ./
+# --compile-bytecode: PYTHONDONTWRITEBYTECODE keeps Python from caching compiled modules at run
+# time, and every Airflow task is a new process: without .pyc files each one would compile Great
+# Expectations from source again (about 30 s against 7 s to import, measured for the Makefile's venv).
 RUN pip install --no-cache-dir uv \
- && uv pip install --system --no-cache -r requirements.lock
+ && uv pip install --system --no-cache --compile-bytecode -r requirements.lock
 
 COPY etl/ /opt/statwh/etl/
 COPY dags/ /opt/statwh/dags/
 COPY warehouse_sql/ /opt/statwh/warehouse_sql/
 COPY expectations/ /opt/statwh/expectations/
-RUN uv pip install --system --no-cache --no-deps . \
+RUN uv pip install --system --no-cache --compile-bytecode --no-deps . \
  && rm -rf build ./*.egg-info
 
 # Non-root user (group 0, like the official Airflow image). The folders below are volume mount

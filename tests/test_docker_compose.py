@@ -422,6 +422,12 @@ def test_dockerfile_installs_locked_requirements_and_package():
     runs = " ".join(rest for keyword, rest in dockerfile_instructions() if keyword == "RUN")
     assert re.search(r"uv pip install --system\b.*-r requirements\.lock", runs)
     assert re.search(r"uv pip install --system\b.*--no-deps \.(\s|$)", runs)
+    # Python writes no .pyc at run time there: both installs must compile, or each task process
+    # compiles Great Expectations from source again
+    environment = " ".join(rest for keyword, rest in dockerfile_instructions() if keyword == "ENV")
+    assert "PYTHONDONTWRITEBYTECODE=1" in environment
+    installs = re.findall(r"uv pip install .*?(?=uv pip install|&&|$)", runs)
+    assert len(installs) == 2 and all("--compile-bytecode" in i for i in installs), installs
     copied = dockerfile_copy_destinations()
     for needed in ("requirements.lock", "pyproject.toml", "etl"):
         assert needed in copied, f"the Dockerfile does not copy {needed}"
