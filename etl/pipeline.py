@@ -370,7 +370,11 @@ def _already_processed(path: Path, known: tuple[int, str, str | None], engine: E
     elif move and kept_at:
         _keep(path, Path(kept_at), move=True)
     log.info("%s: already processed as batch %s (%s); nothing to do", path.name, batch_key, status)
-    problems = stored_problems(engine, batch_key) if status == "rejected" else []
+    # The same bytes may come under another name (two departments' identical empty files): the
+    # earlier answer holds, but told of the file sent, so the clerk and the steward's alert read
+    # its own name; where the earlier copy is kept (kept_at) still shows the first name.
+    problems = ([{**p, "file": path.name} for p in stored_problems(engine, batch_key)]
+                if status == "rejected" else [])
     return IngestResult(path.name, "duplicate", batch_key, problems=problems, kept_at=kept_at,
                         duplicate_of_status=status)
 

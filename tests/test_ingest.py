@@ -779,6 +779,17 @@ def test_a_rejected_file_is_read_again_with_reading_options_and_loaded_bytes_sta
     assert _readings(engine, path) == [("rejected", None, None), ("loaded", "vi", "number_format=vi")]
 
 
+def test_bytes_rejected_under_one_name_and_sent_under_another_are_told_of_the_file_sent(engine, landing):
+    """Two departments' identical files (here: both empty): the second gets the first's answer, but
+    its problems named the first file, so the clerk (and the steward's alert) read another name."""
+    first = ingest_file(write_csv(landing, "empty.csv", ""), engine)
+    again = ingest_file(write_csv(landing, "83_ben_tre_2022-01.csv", ""), engine)
+    assert (again.status, again.batch_key, again.duplicate_of_status) == ("duplicate", first.batch_key, "rejected")
+    assert [(p["file"], p["rule"]) for p in first.problems] == [("empty.csv", "file_readable")]
+    assert [(p["file"], p["rule"], p["message"]) for p in again.problems] == [
+        ("83_ben_tre_2022-01.csv", "file_readable", first.problems[0]["message"])]
+
+
 def test_a_file_rejected_again_when_read_another_way_keeps_both_reports(engine, landing, statwh_home):
     """Read as cp1258 the bytes are the same text, still ambiguous: a second rejection, whose report
     does not overwrite the first one's."""
