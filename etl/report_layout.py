@@ -352,6 +352,11 @@ def _classify(column: _Column) -> None:
         column.estimate = "uoc" in words or "uth" in words
 
 
+def _month_label(period: str) -> str:
+    """``2023-01`` as a report writes it: ``01/2023``."""
+    return f"{period[5:7]}/{period[:4]}"
+
+
 def _resolve_months(columns: list[_Column], period: str, header_row: int) -> None:
     """Columns named by their month (``Thực hiện tháng 11/2021``) take their role from it."""
     roles = {period: "this_month", _shift(period, -1): "previous_month", _shift(period, -12): "same_month_last_year"}
@@ -607,12 +612,18 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
         if c.kind in (None, "month_figure", "pct_by_months", "stt"):
             continue
         if c.kind in by_kind:
-            raise FileReadError(f"row {header_row}: the columns {by_kind[c.kind].label!r} and {c.label!r} both hold "
+            raise FileReadError(f"the columns {by_kind[c.kind].label!r} and {c.label!r} both hold "
                                 f"the {c.kind.replace('_', ' ')}; keep one", row=header_row, sheet=grid.sheet)
         by_kind[c.kind] = c
     if "this_month" not in by_kind:
-        raise FileReadError(f"row {header_row}: the table has no column for this month's figures "
-                            "('Thực hiện tháng', 'Tháng này' or 'Ước tính tháng')", row=header_row, sheet=grid.sheet)
+        # Most often last month's report copied with only its title changed: its figures' column
+        # names last month, so say which month that is rather than leave the clerk to find it.
+        named = next((c for c in columns if c.months and c.kind in ("previous_month", "same_month_last_year")), None)
+        hint = (f"; the column {named.label!r} is for {_month_label(named.months[0])}: if the report is for that "
+                "month, correct the month written above the table" if named else "")
+        raise FileReadError(f"the table has no column for the figures of {_month_label(period)}, the month of the "
+                            f"report ('Thực hiện tháng', 'Tháng này' or 'Ước tính tháng'){hint}",
+                            row=header_row, sheet=grid.sheet)
     name_col, this_month = by_kind["name"], by_kind["this_month"]
     default_status = "official"
     if "status" in labelled:

@@ -741,3 +741,16 @@ def test_warnings_after_loading_quote_the_cell_as_written_under_the_sheets_heade
             "SELECT source_row, column_name, value_text FROM analytics.v_submission_problem "
             "WHERE file_name = :f AND rule = 'revision_exceeds_threshold'"), {"f": path.name}).fetchall()
     assert sorted(tuple(r) for r in stored) == sorted([(retail, month, "23.456,7"), (export, month, "2345678")])
+
+
+def test_last_months_report_copied_with_only_its_title_changed_names_the_month_its_column_is_for(tmp_path):
+    """The message was 'row 4: row 4: the table has no column for this month's figures (...)': the
+    row twice, and no word of the column that names last month."""
+    path = write_csv(tmp_path, "bao_cao_01_2023.csv",
+                     "BÁO CÁO SỐ LIỆU THÁNG 01/2023\nMã tỉnh:;74\n\n"
+                     "STT;Chỉ tiêu;Đơn vị;Thực hiện tháng 12/2022;Lũy kế từ đầu năm;So cùng kỳ (%)\n"
+                     "1;Tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng;tỷ đồng;21.225,9;231.578;103,4\n")
+    assert [p.describe() for p in prepare_submission(path).problems] == [
+        "bao_cao_01_2023.csv, row 4: the table has no column for the figures of 01/2023, the month of the report "
+        "('Thực hiện tháng', 'Tháng này' or 'Ước tính tháng'); the column 'Thực hiện tháng 12/2022' is for "
+        "12/2022: if the report is for that month, correct the month written above the table [file_readable]"]
