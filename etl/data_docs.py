@@ -12,6 +12,7 @@ vega's small distribution charts on some result pages).
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 import json
 import re
 import shutil
@@ -60,7 +61,9 @@ def make_offline(site: Path) -> int:
         html = re.sub(r"</head>", stylesheet + "</head>", html, count=1, flags=re.IGNORECASE)
         note = ('<div class="statwh-offline-note">Offline copy of the Great Expectations Data Docs: '
                 'styles are local, interactive charts are left out.</div>')
-        html = re.sub(r"(<body[^>]*>)", r"\1" + note, html, count=1, flags=re.IGNORECASE)
+        if page == site / "index.html":
+            note += _static_index(site)
+        html = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + note, html, count=1, flags=re.IGNORECASE)
         page.write_text(html, encoding="utf-8")
         pages += 1
     return pages
@@ -71,6 +74,7 @@ def build_data_docs(out_dir: Path, files: list[Path] = ()) -> Path:
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core import ExpectationSuite
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from etl.config import load_settings
@@ -93,21 +97,40 @@ def build_data_docs(out_dir: Path, files: list[Path] = ()) -> Path:
         suites[path.stem] = context.suites.add(
             ExpectationSuite(name=definition["name"], expectations=definition["expectations"],
                              meta={"source": f"expectations/{path.name}", **definition.get("meta", {})}))
-    asset = context.data_sources.add_pandas("submissions").add_dataframe_asset("submission")
-    batch_definition = asset.add_batch_definition_whole_dataframe("whole_file")
+    source = context.data_sources.add_pandas("submissions")
     parameters = _suite_parameters(load_reference(), dt.date.today())
     for path in files:
         prepared = prepare_submission(Path(path))
         if prepared.frame is None or prepared.kind is None:
             continue  # unreadable files have no table to document; their report says why
         name = re.sub(r"[^A-Za-z0-9_]+", "_", Path(path).stem)
+        # One data asset and run name per file: the result pages then say which file they are
+        # about ("Data asset: None", "Run Name __none__" on every page told a steward nothing).
+        batch_definition = source.add_dataframe_asset(Path(path).name).add_batch_definition_whole_dataframe(
+            "whole_file")
         validation = context.validation_definitions.add(gx.ValidationDefinition(
             name=f"{prepared.kind}__{name}", data=batch_definition, suite=suites[prepared.kind]))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=f"checkpoint__{name}", validation_definitions=[validation],
             actions=[UpdateDataDocsAction(name="update_data_docs")]))
-        checkpoint.run(batch_parameters={"dataframe": prepared.frame}, expectation_parameters=parameters)
+        checkpoint.run(batch_parameters={"dataframe": prepared.frame}, expectation_parameters=parameters,
+                       run_id=RunIdentifier(run_name=name))
     context.build_data_docs()
     site = out_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
     make_offline(site)
     return site / "index.html"
+
+
+def _static_index(site: Path) -> str:
+    """The index's lists as plain links. GX fills its index tables from inline scripts (which the
+    offline copy drops, with the CDN libraries they drive), so without this the index page was
+    empty: no way to the results or the suites."""
+    def links(folder: str) -> str:
+        pages = sorted((site / folder).rglob("*.html")) if (site / folder).exists() else []
+        items = "".join(f'<li><a href="{p.relative_to(site).as_posix()}">'
+                        f'{escape(" / ".join(p.relative_to(site / folder).with_suffix("").parts))}</a></li>'
+                        for p in pages)
+        return f"<ul>{items}</ul>" if items else "<p>none</p>"
+
+    return (f'<div class="container statwh-index"><h2>Validation results (suite / file / run time / batch)</h2>'
+            f'{links("validations")}<h2>Expectation suites</h2>{links("expectations")}</div>')

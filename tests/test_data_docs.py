@@ -33,6 +33,14 @@ def test_data_docs_are_static_offline_html_with_the_suites_and_results(tmp_path,
     assert sum("Status: Succeeded" in r for r in results) == 1            # the sample
     failed = next(r for r in results if "Status: Failed" in r)          # the bad file: region 99
     assert "Unsuccessful Expectations 1" in failed
+    # each result page says which file it is about (its run, named after the file: every page was
+    # "__none__"), and the index links to every page (GX fills it from scripts the offline copy drops)
+    assert "Validations / monthly / bad_2021_12 / " in failed
+    links = re.findall(r'<a href="((?:validations|expectations)/[^"]+)"', index.read_text(encoding="utf-8"))
+    assert sorted(links) == sorted(p.relative_to(site).as_posix() for p in pages if p != index
+                                   and p.relative_to(site).parts[0] in ("validations", "expectations"))
+    assert sum(link.startswith("validations/monthly/bad_2021_12/") and link.endswith("bad_2021-12.csv.html")
+               for link in links) == 1
 
 
 def _text(page) -> str:
