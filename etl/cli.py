@@ -213,8 +213,24 @@ def cmd_completeness(args) -> int:
 
     engine, _ = _engine_and_settings()
     month_key = int(args.month.replace("-", "")) if args.month else None
-    print(render(reporting_completeness(engine, args.as_of, month_key), args.format, COMPLETENESS_TABLE))
+    assessed = reporting_completeness(engine, args.as_of, month_key)
+    print(render(assessed, args.format, COMPLETENESS_TABLE))
+    if assessed.empty and args.format == "table":  # say why, or an empty table reads as "all is well"
+        print(_no_reports_due(), file=sys.stderr)
     return 0
+
+
+def _no_reports_due() -> str:
+    """Why a completeness table is empty: no obligation covers the months shown."""
+    from etl.completeness import load_obligations
+
+    obligations = load_obligations()
+    if obligations.empty:
+        return "no reporting obligations: etl/reference/reporting_obligations.csv lists none"
+    first, last = obligations["first_month_key"].min(), obligations["last_month_key"].max()
+    span = f"{first // 100}-{first % 100:02d} to " + ("now" if last >= 999912 else f"{last // 100}-{last % 100:02d}")
+    return (f"no department had reports due in these months: the obligations in "
+            f"etl/reference/reporting_obligations.csv run from {span}; ask for one of those with --month YYYY-MM")
 
 
 def cmd_data_docs(args) -> int:

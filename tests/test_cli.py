@@ -430,3 +430,13 @@ def _ingest_with_one_file_locked(tmp_path: Path) -> None:
         "    locked.csv: the file cannot be read (Permission denied): let the warehouse read it (its permissions, "
         "or close the program that holds it) and ingest it again [file_readable]"], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_empty_completeness_table_says_why(statwh_home):
+    """The last 13 months (the default) hold no obligation once the sample's end (2025-06): the
+    table said '(no rows)' and nothing else, which reads as 'nothing missing'."""
+    done = statwh("completeness", env_home=statwh_home)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "(no rows)"
+    assert ("no department had reports due in these months: the obligations in "
+            "etl/reference/reporting_obligations.csv run from 2020-01 to 2025-06") in done.stderr
