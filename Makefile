@@ -37,6 +37,8 @@ demo: venv
 	@echo "== running the nightly DAG (airflow dags test statwh_nightly); log: $(STATWH_HOME)/logs/demo-dag-run.log"
 	@$(AIRFLOW_ENV) $(BIN)/airflow dags test statwh_nightly > $(STATWH_HOME)/logs/demo-dag-run.log 2>&1 \
 		|| (tail -60 $(STATWH_HOME)/logs/demo-dag-run.log; exit 1)
+	@# what this run did (run again, the files are already processed: the batches below are the first run's)
+	@grep -o "[0-9]* files: [0-9]* loaded, .* figures" $(STATWH_HOME)/logs/demo-dag-run.log | tail -1 | sed 's/^/== this run: /'
 	@$(BIN)/statwh batches --last 10
 	@echo "== 2021 plan gap (thực hiện so với kế hoạch)"
 	@$(BIN)/statwh plan-gap --year 2021

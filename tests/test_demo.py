@@ -28,4 +28,6 @@ def test_make_demo_prints_the_2021_plan_gap(tmp_path):
         for token in tokens:
             assert token in line, (indicator, token, line)
     assert "3 files" not in done.stderr
+    # what the run itself did (run again, it says "0 loaded, … 3 already processed" above the same batches)
+    assert "== this run: 3 files: 3 loaded, 0 rejected, 0 already processed; 552 new or changed figures" in done.stdout
     assert (tmp_path / "var" / "statwh.duckdb").exists()
