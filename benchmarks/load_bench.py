@@ -71,7 +71,8 @@ the bare baseline of that backend (1.00 = as fast as a bare COPY / Arrow insert)
 verdict lines compare with the issue's targets: the loader (staging bulk path; the full
 load step is also judged) at least 0.7x the bare baseline; the whole ingest, and file ->
 staging, each against 0.4x. The CEILING lines say how far the whole ingest could get if all
-but writing the facts were free, or all but reading, parsing and validating the file. The breakdown lines say where the ingest's time goes.
+but writing the facts were free, or all but reading, parsing and validating the file. The
+breakdown lines say where the ingest's time goes.
 One-time costs are excluded: importing Great Expectations (~5 s) and building its context are paid in a warm-up on a
 small file first. Times are wall-clock from a single run, except bare and loader lines,
 which are the best of ``--repeat`` runs (default 3). ``--gx-detail`` also validates the

@@ -690,8 +690,9 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
                 "department_code": department, "note": note, "source_row": number}
         if ytd_indicator is None:
             value_label = this_month.label
-            if (not _is_empty(extras["ytd"]) and indicator in reference.indicators.index
-                    and reference.indicators.at[indicator, "year_rule"] == "december_cumulative"):
+            year_rule = (reference.indicators.at[indicator, "year_rule"]
+                         if not _is_empty(extras["ytd"]) and indicator in reference.indicators.index else None)
+            if year_rule == "december_cumulative":
                 # The indicator is itself the index from January to this month (IIP): its year-to-date
                 # cell holds the very figure its month cell holds. Not stored apart, it would be lost
                 # without a word; so it is the figure when the month cell is empty, and must agree
@@ -704,8 +705,7 @@ def _convert(grid: _Grid, header: int, reference: Reference) -> RawTable:
                 else:
                     same_figure.append((number, indicator, value, ytd_value))
                 extras = {**extras, "ytd": None}
-            elif (not _is_empty(extras["ytd"]) and indicator in reference.indicators.index
-                    and reference.indicators.at[indicator, "year_rule"] == "none"):
+            elif year_rule == "none":
                 # A monthly index (IIP_MONTH) has no year to date: the index from January on is an
                 # indicator of its own, with its own row. Dropped unseen, a figure written here
                 # would be lost; the file still loads, its month's index being what this row holds.

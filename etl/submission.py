@@ -714,7 +714,7 @@ def _normalise_monthly(cells: _Distinct, text, frame: pd.DataFrame, reference: R
 
     frame["month_key"] = cells.compute(("period",), month_key)
     # Kept as datetime64 (midnight), not as Python dates: Arrow converts it to date32 for the
-    # staging load twenty times faster than a column of date objects (1,000,000 rows: 2 ms, 40 ms).
+    # staging load eight times faster than a column of date objects (1,000,000 rows: 5 ms, 43 ms).
     frame["period_start"] = cells.compute(("period",), lambda c: _period_starts(text(c)))
     frame["status_reported"] = cells.compute(("status",), text)
     frame["status"] = cells.compute(
