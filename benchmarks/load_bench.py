@@ -463,9 +463,10 @@ def ceiling(backend: str, baseline: "Line", floors: list["Line"], prepared_in: f
     seconds = sum(line.seconds for line in floors)
     best = baseline.seconds / max(seconds, prepared_in) if max(seconds, prepared_in) > 0 else float("inf")
     return (f"  CEILING {backend}: writing the rows into copies of the two facts alone takes {seconds:.2f} s, "
-            f"{baseline.seconds / seconds:.2f}x of bare; reading, parsing and validating the file alone "
-            f"(no warehouse) takes {prepared_in:.2f} s, {baseline.seconds / prepared_in:.2f}x: an ingest that "
-            f"does both, as ours does, cannot do better than {best:.2f}x (whole-ingest target {INGEST_TARGET}x)")
+            f"{ratio_text(baseline.seconds / seconds)}x of bare; reading, parsing and validating the file alone "
+            f"(no warehouse) takes {prepared_in:.2f} s, {ratio_text(baseline.seconds / prepared_in)}x: an ingest "
+            f"that does both, as ours does, cannot do better than {ratio_text(best)}x "
+            f"(whole-ingest target {INGEST_TARGET}x)")
 
 
 def staged_rows(prepared) -> pa.Table:
@@ -592,12 +593,20 @@ def print_section(title: str, lines: list[Line], baseline: Line, notes: list[str
         print(note)
 
 
+def ratio_text(ratio: float) -> str:
+    """A ratio to bare as the verdict and ceiling lines print it: to 0.01, or, below 0.1, to two
+    significant digits (``0.0043``), so a small file's tiny ratio never prints as ``0.00``."""
+    if ratio >= 0.1 or ratio == 0:
+        return f"{ratio:.2f}"
+    return np.format_float_positional(ratio, precision=2, unique=False, fractional=False, trim="-")
+
+
 def verdict(backend: str, baseline: Line, loader: Line, step: Line, ingest: Line, staged: Line) -> str:
     def judge(line: Line, target: float) -> str:
         if math.isnan(line.seconds):
             return f"did not finish (NOT MET, target {target}x)"
         ratio = line.rate / baseline.rate
-        return f"{ratio:.2f}x ({'MET' if ratio >= target else 'NOT MET'}, target {target}x)"
+        return f"{ratio_text(ratio)}x ({'MET' if ratio >= target else 'NOT MET'}, target {target}x)"
 
     return (f"  VERDICT {backend}: loader->staging {judge(loader, LOADER_TARGET)}; "
             f"load step {judge(step, LOADER_TARGET)}; whole ingest {judge(ingest, INGEST_TARGET)}; "
